@@ -1,0 +1,364 @@
+//! Rejections and their RFC 6750 responses.
+//!
+//! Every way a request can fail authentication is an [`ErrorKind`]. An [`AuthError`] turns it into
+//! the status code and `WWW-Authenticate` challenge of RFC 6750 §3. The `error_description` texts
+//! are fixed strings chosen by scopegate: they never contain anything from the token or the
+//! request, so they cannot leak a token into a log or reflect attacker input.
+
+use std::fmt;
+
+use http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE};
+
+/// Why a request was refused.
+///
+/// The variants are grouped by the response they produce; see [`AuthError::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    // --- 401 with a bare challenge -------------------------------------------------------
+    /// No `Authorization: Bearer` credentials at all (absent, or another scheme such as `Basic`).
+    MissingCredentials,
+
+    // --- 400 invalid_request -------------------------------------------------------------
+    /// The request carries more than one `Authorization` header.
+    MultipleAuthorizationHeaders,
+    /// The `Authorization` header joins several credentials with a comma.
+    CommaJoinedCredentials,
+    /// `Bearer` with no token after it, or a separator other than spaces.
+    MalformedAuthorizationHeader,
+
+    // --- 401 invalid_token ---------------------------------------------------------------
+    /// The token is longer than the configured maximum.
+    TokenTooLong,
+    /// Not three base64url segments of JSON (wrong dot count, padding, bad characters, bad JSON,
+    /// duplicate header or claim names).
+    MalformedToken,
+    /// The header `alg` is not one scopegate can verify (`none` included).
+    UnsupportedAlgorithm,
+    /// The header `alg` is not in the configured allowlist.
+    AlgorithmNotAllowed,
+    /// The header has a `crit` member; scopegate understands no JWS extensions (RFC 7515 §4.1.11).
+    CriticalHeader,
+    /// The header `typ` is not an accepted token type (RFC 9068 §4, RFC 8725 §3.11).
+    WrongTokenType,
+    /// The header `kid` is not a short printable-ASCII string.
+    InvalidKeyId,
+    /// The token has no `kid` and the key set holds several keys.
+    MissingKeyId,
+    /// No key with the token's `kid`, even after a refetch (or within the refetch cooldown).
+    UnknownKey,
+    /// The selected key may not be used with the token's `alg` (family, curve or the key's own
+    /// `alg` differ).
+    KeyAlgorithmMismatch,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// `iss` is missing, not a string, or not the configured issuer.
+    IssuerMismatch,
+    /// `aud` is missing, of the wrong type, or names none of the configured audiences.
+    AudienceMismatch,
+    /// `exp` is missing or not a number.
+    MissingExpiry,
+    /// The token has expired (`exp` plus leeway is not after now).
+    Expired,
+    /// `nbf` lies in the future (beyond the leeway), or is not a number.
+    NotYetValid,
+    /// `iat` lies in the future (beyond the leeway), or is not a number.
+    IssuedInFuture,
+    /// `exp - iat` exceeds the configured maximum lifetime, or `iat` is missing when one is set.
+    LifetimeTooLong,
+    /// `now - iat` exceeds the configured maximum age, or `iat` is missing when one is set.
+    TooOld,
+    /// `sub`, `jti` or `client_id` is present but not a string.
+    InvalidClaimType,
+    /// Strict RFC 9068 mode: `sub`, `client_id`, `iat` or `jti` is missing or of the wrong type.
+    MissingRequiredClaim,
+    /// The claims do not deserialize into the type a handler asked for with
+    /// [`Claims<T>`](crate::Claims).
+    ClaimsShape,
+
+    // --- 503 -------------------------------------------------------------------------------
+    /// No verification keys can be had: the issuer has not answered and no usable cached key set
+    /// exists. The request is never let through; it is answered 503 so that clients and
+    /// monitoring see a server-side outage rather than a bad token.
+    KeysUnavailable,
+
+    // --- 500 -------------------------------------------------------------------------------
+    /// An extractor ran on a route that the scopegate layer does not wrap.
+    LayerMissing,
+}
+
+impl ErrorKind {
+    /// The `error_description` (or log text) for this kind: fixed, printable ASCII, no quotes.
+    pub fn description(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            MissingCredentials => "no bearer token in the request",
+            MultipleAuthorizationHeaders => "more than one Authorization header",
+            CommaJoinedCredentials => "several credentials in one Authorization header",
+            MalformedAuthorizationHeader => "the Authorization header is not Bearer followed by a token",
+            TokenTooLong => "the token is longer than allowed",
+            MalformedToken => "the token is not a well-formed JWS in compact form",
+            UnsupportedAlgorithm => "the token alg is not supported",
+            AlgorithmNotAllowed => "the token alg is not allowed",
+            CriticalHeader => "the token header has critical extensions",
+            WrongTokenType => "the token typ is not an accepted access token type",
+            InvalidKeyId => "the token kid is invalid",
+            MissingKeyId => "the token has no kid",
+            UnknownKey => "no key matches the token kid",
+            KeyAlgorithmMismatch => "the token alg does not match its key",
+            InvalidSignature => "the token signature is invalid",
+            IssuerMismatch => "the token issuer is not accepted",
+            AudienceMismatch => "the token audience is not accepted",
+            MissingExpiry => "the token has no valid exp claim",
+            Expired => "the token has expired",
+            NotYetValid => "the token is not valid yet",
+            IssuedInFuture => "the token iat is in the future",
+            LifetimeTooLong => "the token lifetime is longer than allowed",
+            TooOld => "the token is older than allowed",
+            InvalidClaimType => "a registered claim has the wrong type",
+            MissingRequiredClaim => "the token lacks a claim required by RFC 9068",
+            ClaimsShape => "the token claims do not have the expected shape",
+            KeysUnavailable => "verification keys are unavailable",
+            LayerMissing => "authentication is not configured for this route",
+        }
+    }
+
+    /// The RFC 6750 `error` code, or `None` for a bare challenge or a server-side failure.
+    pub fn error_code(self) -> Option<&'static str> {
+        match self.status() {
+            StatusCode::BAD_REQUEST => Some("invalid_request"),
+            StatusCode::UNAUTHORIZED if self != ErrorKind::MissingCredentials => {
+                Some("invalid_token")
+            }
+            _ => None,
+        }
+    }
+
+    /// The HTTP status this kind is answered with.
+    pub fn status(self) -> StatusCode {
+        use ErrorKind::*;
+        match self {
+            MultipleAuthorizationHeaders
+            | CommaJoinedCredentials
+            | MalformedAuthorizationHeader => StatusCode::BAD_REQUEST,
+            KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+/// A refused request: the reason and the realm to name in the challenge.
+///
+/// Render it yourself to use your own body while keeping the standard status and header:
+///
+/// ```
+/// use scopegate::{AuthError, ErrorKind};
+///
+/// fn json_rejection(error: &AuthError) -> http::Response<String> {
+///     let mut response = http::Response::new(format!(
+///         r#"{{"error":"{}"}}"#,
+///         error.kind().error_code().unwrap_or("unauthorized")
+///     ));
+///     *response.status_mut() = error.status();
+///     if let Some(challenge) = error.www_authenticate() {
+///         response.headers_mut().insert(http::header::WWW_AUTHENTICATE, challenge);
+///     }
+///     response
+/// }
+///
+/// let error = AuthError::new(ErrorKind::Expired);
+/// let response = json_rejection(&error);
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.body(), r#"{"error":"invalid_token"}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError {
+    kind: ErrorKind,
+    realm: Option<Realm>,
+}
+
+/// A realm value checked to be safe inside a quoted-string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Realm(std::sync::Arc<str>);
+
+impl Realm {
+    /// Accepts `%x20-21 / %x23-5B / %x5D-7E` only, the characters RFC 6750 allows in its
+    /// quoted attribute values.
+    pub(crate) fn new(realm: &str) -> Option<Realm> {
+        realm
+            .bytes()
+            .all(is_quoted_safe)
+            .then(|| Realm(realm.into()))
+    }
+}
+
+/// `%x20-21 / %x23-5B / %x5D-7E`: printable ASCII without `"` and `\`.
+pub(crate) fn is_quoted_safe(byte: u8) -> bool {
+    matches!(byte, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}
+
+impl AuthError {
+    /// An error of this kind with no realm in its challenge.
+    pub fn new(kind: ErrorKind) -> Self {
+        AuthError { kind, realm: None }
+    }
+
+    pub(crate) fn with_realm(kind: ErrorKind, realm: Option<Realm>) -> Self {
+        AuthError { kind, realm }
+    }
+
+    /// Why the request was refused.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The `WWW-Authenticate` value per RFC 6750 §3, or `None` where no challenge applies
+    /// (a server-side failure).
+    pub fn www_authenticate(&self) -> Option<HeaderValue> {
+        let status = self.kind.status();
+        if status != StatusCode::UNAUTHORIZED && status != StatusCode::BAD_REQUEST {
+            return None;
+        }
+        let mut value = String::from("Bearer");
+        let mut separator = " ";
+        if let Some(realm) = &self.realm {
+            value.push_str(separator);
+            value.push_str("realm=\"");
+            value.push_str(&realm.0);
+            value.push('"');
+            separator = ", ";
+        }
+        if let Some(code) = self.kind.error_code() {
+            value.push_str(separator);
+            value.push_str("error=\"");
+            value.push_str(code);
+            value.push_str("\", error_description=\"");
+            value.push_str(self.kind.description());
+            value.push('"');
+        }
+        // Every piece is either a fixed ASCII string or a realm checked by `Realm::new`.
+        HeaderValue::from_str(&value).ok()
+    }
+
+    /// A response with this error's status and challenge and the given body.
+    pub fn to_response<B>(&self, body: B) -> http::Response<B> {
+        let mut response = http::Response::new(body);
+        *response.status_mut() = self.status();
+        if let Some(challenge) = self.www_authenticate() {
+            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+impl From<ErrorKind> for AuthError {
+    fn from(kind: ErrorKind) -> Self {
+        AuthError::new(kind)
+    }
+}
+
+/// An empty body with the status and challenge.
+impl axum::response::IntoResponse for AuthError {
+    fn into_response(self) -> axum::response::Response {
+        self.to_response(axum::body::Body::empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_safe_inside_quotes() {
+        use ErrorKind::*;
+        let all = [
+            MissingCredentials,
+            MultipleAuthorizationHeaders,
+            CommaJoinedCredentials,
+            MalformedAuthorizationHeader,
+            TokenTooLong,
+            MalformedToken,
+            UnsupportedAlgorithm,
+            AlgorithmNotAllowed,
+            CriticalHeader,
+            WrongTokenType,
+            InvalidKeyId,
+            MissingKeyId,
+            UnknownKey,
+            KeyAlgorithmMismatch,
+            InvalidSignature,
+            IssuerMismatch,
+            AudienceMismatch,
+            MissingExpiry,
+            Expired,
+            NotYetValid,
+            IssuedInFuture,
+            LifetimeTooLong,
+            TooOld,
+            InvalidClaimType,
+            MissingRequiredClaim,
+            ClaimsShape,
+            KeysUnavailable,
+            LayerMissing,
+        ];
+        for kind in all {
+            assert!(kind.description().bytes().all(is_quoted_safe), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn challenge_forms() {
+        let realm = Realm::new("api");
+        let bare = AuthError::with_realm(ErrorKind::MissingCredentials, realm.clone());
+        assert_eq!(bare.www_authenticate().unwrap(), r#"Bearer realm="api""#);
+
+        let bad = AuthError::with_realm(ErrorKind::Expired, realm.clone());
+        assert_eq!(
+            bad.www_authenticate().unwrap(),
+            r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#
+        );
+
+        let request = AuthError::new(ErrorKind::CommaJoinedCredentials);
+        assert_eq!(request.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            request
+                .www_authenticate()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(r#"Bearer error="invalid_request""#)
+        );
+
+        let outage = AuthError::with_realm(ErrorKind::KeysUnavailable, realm);
+        assert_eq!(outage.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(outage.www_authenticate().is_none());
+    }
+
+    #[test]
+    fn realm_rejects_quotes_and_backslashes() {
+        assert!(Realm::new("my \"api\"").is_none());
+        assert!(Realm::new("a\\b").is_none());
+        assert!(Realm::new("caf\u{e9}").is_none());
+        assert!(Realm::new("api.example.com").is_some());
+    }
+}

@@ -1,0 +1,476 @@
+//! The key cache: lock-free reads, one fetch at a time, bounded staleness.
+//!
+//! Requests read the current key set through an `ArcSwap`; a refresh builds a whole new set and
+//! swaps it in, so removed keys disappear at once and readers never wait on a lock. The small
+//! mutex guards only the bookkeeping of who is fetching and when the last attempt was; it is
+//! never held across an `.await`.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use http::{HeaderMap, StatusCode, Uri};
+use tokio::sync::watch;
+
+use super::fetch::{JwksFetcher, MAX_DOCUMENT_BYTES, check_url};
+use super::keys::{AlgorithmSet, KeySet, Lookup, VerifyingKey};
+use crate::clock::Clock;
+use crate::error::ErrorKind;
+
+/// Timing of the key cache. See [`ValidatorBuilder`](crate::ValidatorBuilder) for each knob.
+#[derive(Debug, Clone)]
+pub(crate) struct CachePolicy {
+    pub(crate) default_lifetime: Duration,
+    pub(crate) min_lifetime: Duration,
+    pub(crate) max_lifetime: Duration,
+    pub(crate) refresh_ahead: Duration,
+    pub(crate) cooldown: Duration,
+    pub(crate) stale_window: Duration,
+    pub(crate) fetch_timeout: Duration,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        CachePolicy {
+            default_lifetime: Duration::from_secs(10 * 60),
+            min_lifetime: Duration::from_secs(5 * 60),
+            max_lifetime: Duration::from_secs(24 * 60 * 60),
+            refresh_ahead: Duration::from_secs(30),
+            cooldown: Duration::from_secs(30),
+            stale_window: Duration::from_secs(60 * 60),
+            // Discovery plus JWKS, each bounded by the fetcher's own 5 s.
+            fetch_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Where keys come from.
+pub(crate) enum Remote {
+    /// `{issuer}/.well-known/openid-configuration`, whose `issuer` must equal ours.
+    Discovery { url: Uri, issuer: Arc<str> },
+    /// A JWKS URL given directly.
+    Jwks(Uri),
+}
+
+/// A key set and the times that govern it.
+struct Snapshot {
+    keys: KeySet,
+    refresh_at: Duration,
+    stale_until: Duration,
+}
+
+#[derive(Default)]
+struct RefreshState {
+    in_flight: bool,
+    last_attempt: Option<Duration>,
+    /// The `jwks_uri` from the last good discovery document.
+    discovered_jwks: Option<Uri>,
+    last_error: Option<String>,
+}
+
+/// What a request learns from the cache without waiting.
+pub(crate) enum Immediate {
+    Key(Arc<VerifyingKey>),
+    Rejected(ErrorKind),
+    /// A fetch is (or may now be) under way that could supply the key: wait for it.
+    AwaitRefetch,
+}
+
+pub(crate) struct KeyCache {
+    snapshot: ArcSwapOption<Snapshot>,
+    state: Mutex<RefreshState>,
+    /// Bumped after every fetch attempt; waiters subscribe while the fetch is in flight.
+    attempts: watch::Sender<u64>,
+    remote: Option<(Remote, Arc<dyn JwksFetcher>)>,
+    policy: CachePolicy,
+    clock: Arc<dyn Clock>,
+    allowed: AlgorithmSet,
+}
+
+impl KeyCache {
+    /// A cache over a fixed key set that never expires and never fetches.
+    pub(crate) fn fixed(keys: KeySet, clock: Arc<dyn Clock>) -> Self {
+        let snapshot = Snapshot {
+            keys,
+            refresh_at: Duration::MAX,
+            stale_until: Duration::MAX,
+        };
+        KeyCache {
+            snapshot: ArcSwapOption::from_pointee(snapshot),
+            state: Mutex::default(),
+            attempts: watch::channel(0).0,
+            remote: None,
+            policy: CachePolicy::default(),
+            clock,
+            allowed: AlgorithmSet::default(),
+        }
+    }
+
+    /// A cache filled lazily from `remote`.
+    pub(crate) fn remote(
+        remote: Remote,
+        fetcher: Arc<dyn JwksFetcher>,
+        policy: CachePolicy,
+        clock: Arc<dyn Clock>,
+        allowed: AlgorithmSet,
+    ) -> Self {
+        KeyCache {
+            snapshot: ArcSwapOption::empty(),
+            state: Mutex::default(),
+            attempts: watch::channel(0).0,
+            remote: Some((remote, fetcher)),
+            policy,
+            clock,
+            allowed,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, RefreshState> {
+        // The guarded data stays consistent even if a holder panicked: every write is a single
+        // assignment.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn cooled_down(&self, state: &RefreshState, now: Duration) -> bool {
+        state
+            .last_attempt
+            .is_none_or(|last| now.saturating_sub(last) >= self.policy.cooldown)
+    }
+
+    /// The hot path: a lock-free read, plus at most a background refresh kick-off.
+    pub(crate) fn lookup(self: &Arc<Self>, kid: Option<&str>) -> Immediate {
+        let now = self.clock.now();
+        let guard = self.snapshot.load();
+        let usable = guard.as_ref().filter(|snapshot| now < snapshot.stale_until);
+        let Some(snapshot) = usable else {
+            return if self.fetch_possible(now) {
+                Immediate::AwaitRefetch
+            } else {
+                Immediate::Rejected(ErrorKind::KeysUnavailable)
+            };
+        };
+        if now >= snapshot.refresh_at {
+            self.refresh_in_background(now);
+        }
+        match snapshot.keys.lookup(kid) {
+            Lookup::Found(key) => Immediate::Key(key.clone()),
+            Lookup::Ambiguous => Immediate::Rejected(ErrorKind::MissingKeyId),
+            Lookup::UnknownKid if self.fetch_possible(now) => Immediate::AwaitRefetch,
+            Lookup::UnknownKid => Immediate::Rejected(ErrorKind::UnknownKey),
+        }
+    }
+
+    /// Waits for the in-flight fetch, or starts one if the cooldown allows, then looks again.
+    /// Never starts more than one fetch per cooldown, however many requests wait.
+    pub(crate) async fn lookup_after_refetch(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+    ) -> Result<Arc<VerifyingKey>, ErrorKind> {
+        if let Some(mut attempt_done) = self.join_or_start_fetch() {
+            // An error means the sender is gone, which cannot happen while `self` lives.
+            let _ = attempt_done.changed().await;
+        }
+        let now = self.clock.now();
+        let guard = self.snapshot.load();
+        let Some(snapshot) = guard.as_ref().filter(|snapshot| now < snapshot.stale_until) else {
+            return Err(ErrorKind::KeysUnavailable);
+        };
+        match snapshot.keys.lookup(kid) {
+            Lookup::Found(key) => Ok(key.clone()),
+            Lookup::Ambiguous => Err(ErrorKind::MissingKeyId),
+            Lookup::UnknownKid => Err(ErrorKind::UnknownKey),
+        }
+    }
+
+    /// Fetches now unless a usable key set is cached; waits for a fetch already in flight.
+    pub(crate) async fn ready(self: &Arc<Self>) -> Result<(), String> {
+        let now = self.clock.now();
+        let usable = self
+            .snapshot
+            .load()
+            .as_ref()
+            .is_some_and(|snapshot| now < snapshot.stale_until);
+        if usable {
+            return Ok(());
+        }
+        if let Some(mut attempt_done) = self.join_or_start_fetch() {
+            let _ = attempt_done.changed().await;
+        }
+        let now = self.clock.now();
+        match self.snapshot.load().as_ref() {
+            Some(snapshot) if now < snapshot.stale_until => Ok(()),
+            _ => Err(self
+                .state()
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "no key set has been fetched yet (refetch cooldown)".into())),
+        }
+    }
+
+    fn fetch_possible(&self, now: Duration) -> bool {
+        if self.remote.is_none() {
+            return false;
+        }
+        let state = self.state();
+        state.in_flight || self.cooled_down(&state, now)
+    }
+
+    /// Subscribes to the fetch in flight, or starts one when the cooldown allows.
+    /// `None`: nothing to wait for.
+    fn join_or_start_fetch(self: &Arc<Self>) -> Option<watch::Receiver<u64>> {
+        self.remote.as_ref()?;
+        let now = self.clock.now();
+        let mut state = self.state();
+        if state.in_flight {
+            return Some(self.attempts.subscribe());
+        }
+        if !self.cooled_down(&state, now) {
+            return None;
+        }
+        state.in_flight = true;
+        state.last_attempt = Some(now);
+        // Subscribed before the fetch can finish, so its completion cannot be missed.
+        let receiver = self.attempts.subscribe();
+        drop(state);
+        self.spawn_fetch();
+        Some(receiver)
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, now: Duration) {
+        let mut state = self.state();
+        if state.in_flight || !self.cooled_down(&state, now) {
+            return;
+        }
+        state.in_flight = true;
+        state.last_attempt = Some(now);
+        drop(state);
+        self.spawn_fetch();
+    }
+
+    /// Runs the fetch as its own task, so a caller that gives up does not cancel it for the
+    /// others waiting on it.
+    fn spawn_fetch(self: &Arc<Self>) {
+        let cache = Arc::clone(self);
+        let task = async move {
+            let _done = AttemptGuard(&cache);
+            let result = cache.fetch_once().await;
+            let mut state = cache.state();
+            match result {
+                Ok(()) => state.last_error = None,
+                Err(message) => {
+                    tracing::warn!(error = %message, "scopegate: fetching the JWKS failed; keeping the last good key set");
+                    state.last_error = Some(message);
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(task);
+            }
+            Err(_) => {
+                tracing::warn!("scopegate: no tokio runtime to fetch keys on");
+                self.finish_attempt();
+            }
+        }
+    }
+
+    fn finish_attempt(&self) {
+        self.state().in_flight = false;
+        self.attempts.send_modify(|count| *count += 1);
+    }
+
+    async fn fetch_once(&self) -> Result<(), String> {
+        let Some((remote, fetcher)) = &self.remote else {
+            return Ok(());
+        };
+        let fetch = async {
+            let jwks_url = match remote {
+                Remote::Jwks(url) => url.clone(),
+                Remote::Discovery { url, issuer } => {
+                    let cached = self.state().discovered_jwks.clone();
+                    match cached {
+                        Some(url) => url,
+                        None => {
+                            let jwks = discover(fetcher.as_ref(), url, issuer).await?;
+                            self.state().discovered_jwks = Some(jwks.clone());
+                            jwks
+                        }
+                    }
+                }
+            };
+            let result = self.fetch_jwks(fetcher.as_ref(), &jwks_url).await;
+            if result.is_err() {
+                // The issuer may have moved its JWKS: discover again next time.
+                self.state().discovered_jwks = None;
+            }
+            result
+        };
+        match tokio::time::timeout(self.policy.fetch_timeout, fetch).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "no answer within {:?}",
+                self.policy.fetch_timeout
+            )),
+        }
+    }
+
+    async fn fetch_jwks(&self, fetcher: &dyn JwksFetcher, url: &Uri) -> Result<(), String> {
+        let response = get_document(fetcher, url).await?;
+        let keys = KeySet::from_jwks_json(response.body(), self.allowed)
+            .map_err(|reason| format!("GET {url}: {reason}"))?;
+        if keys.len() == 0 {
+            return Err(format!("GET {url}: the key set has no usable key"));
+        }
+        let now = self.clock.now();
+        let lifetime = self.lifetime(response.headers());
+        let expires_at = now.saturating_add(lifetime);
+        let ahead = self.policy.refresh_ahead.saturating_add(jitter(lifetime / 10));
+        let snapshot = Snapshot {
+            refresh_at: expires_at.saturating_sub(ahead).max(now),
+            stale_until: expires_at.saturating_add(self.policy.stale_window),
+            keys,
+        };
+        tracing::debug!(keys = snapshot.keys.len(), ?lifetime, "scopegate: key set refreshed");
+        self.snapshot.store(Some(Arc::new(snapshot)));
+        Ok(())
+    }
+
+    /// `Cache-Control: max-age`, clamped; `no-store`/`no-cache` count as the minimum.
+    fn lifetime(&self, headers: &HeaderMap) -> Duration {
+        let policy = &self.policy;
+        let mut lifetime = policy.default_lifetime;
+        for value in headers.get_all(http::header::CACHE_CONTROL) {
+            let Ok(value) = value.to_str() else { continue };
+            for directive in value.split(',').map(str::trim) {
+                let (name, argument) = directive.split_once('=').unwrap_or((directive, ""));
+                let name = name.trim();
+                if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+                    return policy.min_lifetime;
+                }
+                if name.eq_ignore_ascii_case("max-age") {
+                    if let Ok(seconds) = argument.trim().trim_matches('"').parse::<u64>() {
+                        lifetime = Duration::from_secs(seconds);
+                    }
+                }
+            }
+        }
+        lifetime.clamp(policy.min_lifetime, policy.max_lifetime.max(policy.min_lifetime))
+    }
+}
+
+/// Ends an attempt even if the fetch task is dropped mid-way (runtime shutdown).
+struct AttemptGuard<'a>(&'a KeyCache);
+
+impl Drop for AttemptGuard<'_> {
+    fn drop(&mut self) {
+        self.0.finish_attempt();
+    }
+}
+
+/// A random duration below `bound`, so that replicas do not refresh in lockstep.
+fn jitter(bound: Duration) -> Duration {
+    let millis = bound.as_millis() as u64;
+    if millis == 0 {
+        return Duration::ZERO;
+    }
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    Duration::from_millis(random % millis)
+}
+
+async fn get_document(
+    fetcher: &dyn JwksFetcher,
+    url: &Uri,
+) -> Result<http::Response<Vec<u8>>, String> {
+    let response = fetcher
+        .get(url, MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|error| error.to_string())?;
+    if response.status() != StatusCode::OK {
+        return Err(format!("GET {url}: status {}, expected 200", response.status()));
+    }
+    if response.body().len() > MAX_DOCUMENT_BYTES {
+        return Err(format!("GET {url}: body is larger than {MAX_DOCUMENT_BYTES} bytes"));
+    }
+    Ok(response)
+}
+
+/// OIDC Discovery §4: fetch the configuration, require the identical `issuer`, take `jwks_uri`.
+async fn discover(fetcher: &dyn JwksFetcher, url: &Uri, issuer: &str) -> Result<Uri, String> {
+    #[derive(serde::Deserialize)]
+    struct Configuration {
+        issuer: String,
+        jwks_uri: String,
+    }
+    let response = get_document(fetcher, url).await?;
+    let configuration: Configuration = serde_json::from_slice(response.body())
+        .map_err(|_| format!("GET {url}: not an OpenID configuration with issuer and jwks_uri"))?;
+    if configuration.issuer != issuer {
+        return Err(format!(
+            "GET {url}: the document names issuer {:?}, expected {issuer:?}",
+            configuration.issuer
+        ));
+    }
+    check_url(&configuration.jwks_uri).map_err(|reason| format!("GET {url}: jwks_uri {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    fn cache_with(policy: CachePolicy) -> KeyCache {
+        KeyCache::remote(
+            Remote::Jwks(Uri::from_static("https://issuer.example/jwks")),
+            Arc::new(Unreachable),
+            policy,
+            Arc::new(SystemClock),
+            AlgorithmSet::ASYMMETRIC,
+        )
+    }
+
+    struct Unreachable;
+    impl JwksFetcher for Unreachable {
+        fn get<'a>(
+            &'a self,
+            _url: &'a Uri,
+            _max: usize,
+        ) -> super::super::fetch::BoxFuture<
+            'a,
+            Result<http::Response<Vec<u8>>, super::super::fetch::FetchError>,
+        > {
+            Box::pin(async { Err(super::super::fetch::FetchError::new("unreachable")) })
+        }
+    }
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in values {
+            map.append(http::header::CACHE_CONTROL, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn cache_control_is_honoured_and_clamped() {
+        let cache = cache_with(CachePolicy::default());
+        let secs = |values: &[&str]| cache.lifetime(&headers(values)).as_secs();
+        assert_eq!(secs(&[]), 600);
+        assert_eq!(secs(&["public, max-age=3600"]), 3600);
+        assert_eq!(secs(&["max-age=10"]), 300);
+        assert_eq!(secs(&["max-age=999999999"]), 86400);
+        assert_eq!(secs(&["no-store"]), 300);
+        assert_eq!(secs(&["public", "MAX-AGE=1200"]), 1200);
+        assert_eq!(secs(&["max-age=abc"]), 600);
+    }
+
+    #[test]
+    fn jitter_stays_below_its_bound() {
+        for _ in 0..100 {
+            assert!(jitter(Duration::from_secs(60)) < Duration::from_secs(60));
+        }
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
+}

@@ -1,0 +1,416 @@
+//! JWK members to verification keys, one member at a time (SECURITY-BAR §3).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+
+/// Base64url for key material in a JWKS document. The document comes from the configured issuer,
+/// not from the request, so padding is tolerated here (some issuers emit it); tokens use the
+/// strict engine in `validate::token`.
+const JWK_B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The longest `kid` scopegate looks up, in bytes.
+pub(crate) const MAX_KID_LEN: usize = 256;
+
+/// Every algorithm scopegate can verify, in a fixed order for the bit set.
+pub(crate) const ALL_ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+];
+
+/// A set of algorithms as a bit mask: the per-request check is one AND.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct AlgorithmSet(u16);
+
+impl AlgorithmSet {
+    pub(crate) const ASYMMETRIC: AlgorithmSet = AlgorithmSet(0b0001_1111_1111);
+    const RSA: AlgorithmSet = AlgorithmSet(0b0000_0011_1111);
+    const P256: AlgorithmSet = AlgorithmSet(0b0000_0100_0000);
+    const P384: AlgorithmSet = AlgorithmSet(0b0000_1000_0000);
+    const ED25519: AlgorithmSet = AlgorithmSet(0b0001_0000_0000);
+
+    fn bit(algorithm: Algorithm) -> u16 {
+        let index = ALL_ALGORITHMS
+            .iter()
+            .position(|known| *known == algorithm)
+            .unwrap_or(15);
+        1 << index
+    }
+
+    pub(crate) fn of(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        AlgorithmSet(algorithms.into_iter().fold(0, |set, alg| set | Self::bit(alg)))
+    }
+
+    pub(crate) fn contains(self, algorithm: Algorithm) -> bool {
+        self.0 & Self::bit(algorithm) != 0
+    }
+
+    pub(crate) fn intersect(self, other: AlgorithmSet) -> AlgorithmSet {
+        AlgorithmSet(self.0 & other.0)
+    }
+
+    pub(crate) fn union(self, other: AlgorithmSet) -> AlgorithmSet {
+        AlgorithmSet(self.0 | other.0)
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Parses a JOSE `alg` name. `none`, in any case, is not an algorithm scopegate knows.
+pub(crate) fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    ALL_ALGORITHMS
+        .iter()
+        .copied()
+        .find(|alg| algorithm_name(*alg) == name)
+}
+
+pub(crate) fn algorithm_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::EdDSA => "EdDSA",
+        // jsonwebtoken's enum is non-exhaustive; a new variant is unknown to scopegate.
+        _ => "",
+    }
+}
+
+/// One usable verification key and the algorithms it may be used with.
+pub(crate) struct VerifyingKey {
+    pub(crate) permitted: AlgorithmSet,
+    pub(crate) key: DecodingKey,
+}
+
+/// `kid` rules (SECURITY-BAR §3): 1 to 256 bytes of printable ASCII.
+pub(crate) fn is_valid_kid(kid: &str) -> bool {
+    !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x20..=0x7E).contains(&b))
+}
+
+/// The keys of one issuer, swapped in whole.
+#[derive(Default)]
+pub(crate) struct KeySet {
+    by_kid: HashMap<Box<str>, Arc<VerifyingKey>>,
+    /// Set when the whole set is one key: the only case where a token without `kid` is accepted.
+    sole: Option<Arc<VerifyingKey>>,
+    len: usize,
+}
+
+/// What looking a token's key up in a set found.
+pub(crate) enum Lookup<'a> {
+    Found(&'a Arc<VerifyingKey>),
+    UnknownKid,
+    /// No `kid` in the token and several keys to choose from.
+    Ambiguous,
+}
+
+impl KeySet {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn lookup(&self, kid: Option<&str>) -> Lookup<'_> {
+        match kid {
+            Some(kid) => match self.by_kid.get(kid) {
+                Some(key) => Lookup::Found(key),
+                None => Lookup::UnknownKid,
+            },
+            None => match &self.sole {
+                Some(key) => Lookup::Found(key),
+                None if self.len == 0 => Lookup::UnknownKid,
+                None => Lookup::Ambiguous,
+            },
+        }
+    }
+
+    /// Adds a key. A repeated `kid` keeps the first member: lookups stay exact and never try
+    /// several keys.
+    pub(crate) fn insert(&mut self, kid: Option<Box<str>>, key: VerifyingKey) {
+        let key = Arc::new(key);
+        if let Some(kid) = kid {
+            if self.by_kid.contains_key(&kid) {
+                tracing::debug!("JWKS member skipped: repeated kid");
+                return;
+            }
+            self.by_kid.insert(kid, key.clone());
+        }
+        self.len += 1;
+        self.sole = if self.len == 1 { Some(key) } else { None };
+    }
+
+    /// Parses a JWKS document, keeping the members usable with `allowed`.
+    /// Fails only when the document is not a JWKS at all; unusable members are skipped.
+    pub(crate) fn from_jwks_json(document: &[u8], allowed: AlgorithmSet) -> Result<KeySet, String> {
+        #[derive(serde::Deserialize)]
+        struct Document {
+            keys: Vec<Value>,
+        }
+        let document: Document = serde_json::from_slice(document)
+            .map_err(|_| "the document is not a JSON object with a keys array".to_owned())?;
+        let mut set = KeySet::default();
+        for member in &document.keys {
+            match parse_member(member, allowed) {
+                Ok((kid, key)) => set.insert(kid, key),
+                Err(reason) => tracing::debug!(reason, "JWKS member skipped"),
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// Reads an optional string member; a present member of another type is an error.
+fn optional_str<'a>(member: &'a Value, name: &str) -> Result<Option<&'a str>, &'static str> {
+    match member.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err("a member has the wrong type"),
+    }
+}
+
+fn required_bytes(member: &Value, name: &str) -> Result<Vec<u8>, &'static str> {
+    let text = optional_str(member, name)?.ok_or("a required key parameter is missing")?;
+    JWK_B64
+        .decode(text)
+        .map_err(|_| "a key parameter is not base64url")
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+fn parse_member(
+    member: &Value,
+    allowed: AlgorithmSet,
+) -> Result<(Option<Box<str>>, VerifyingKey), &'static str> {
+    if !member.is_object() {
+        return Err("member is not an object");
+    }
+    let kid = match optional_str(member, "kid").map_err(|_| "kid is not a string")? {
+        Some(kid) if is_valid_kid(kid) => Some(Box::from(kid)),
+        Some(_) => return Err("kid is empty, too long or not printable ASCII"),
+        None => None,
+    };
+    if let Some(usage) = optional_str(member, "use")? {
+        if usage != "sig" {
+            return Err("use is not sig");
+        }
+    }
+    match member.get("key_ops") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(ops)) if ops.iter().any(|op| op == "verify") => {}
+        Some(_) => return Err("key_ops does not include verify"),
+    }
+
+    let (family, key) = match optional_str(member, "kty")? {
+        Some("RSA") => rsa_key(member)?,
+        Some("EC") => ec_key(member)?,
+        Some("OKP") => okp_key(member)?,
+        // An HMAC secret in a published key set is a key-confusion hole: never use it.
+        Some("oct") => return Err("kty oct is never taken from a key set"),
+        _ => return Err("kty is missing or unknown"),
+    };
+
+    let own = match optional_str(member, "alg")? {
+        Some(name) => {
+            let alg = parse_algorithm(name).ok_or("alg is unknown")?;
+            let only = AlgorithmSet::of([alg]);
+            if only.intersect(family).is_empty() {
+                return Err("alg does not fit the key type or curve");
+            }
+            only
+        }
+        None => family,
+    };
+    let permitted = own.intersect(allowed);
+    if permitted.is_empty() {
+        return Err("the key fits no allowed algorithm");
+    }
+    Ok((kid, VerifyingKey { permitted, key }))
+}
+
+fn rsa_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> {
+    let n = required_bytes(member, "n")?;
+    let e = required_bytes(member, "e")?;
+    let n = strip_leading_zeros(&n);
+    let e = strip_leading_zeros(&e);
+    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+    // RFC 7518 §3.3: 2048 bits at least. 16384 bounds the verification cost.
+    if !(2048..=16384).contains(&bits) {
+        return Err("RSA modulus size is out of range");
+    }
+    // e must be odd and at least 3; more than 8 bytes is no real exponent.
+    let odd = e.last().is_some_and(|b| b & 1 == 1);
+    if e.is_empty() || e.len() > 8 || !odd || (e.len() == 1 && e[0] < 3) {
+        return Err("RSA exponent is invalid");
+    }
+    Ok((
+        AlgorithmSet::RSA,
+        DecodingKey::from_rsa_raw_components(n, e),
+    ))
+}
+
+fn ec_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> {
+    let (family, size) = match optional_str(member, "crv")? {
+        Some("P-256") => (AlgorithmSet::P256, 32),
+        Some("P-384") => (AlgorithmSet::P384, 48),
+        _ => return Err("EC curve is missing or unsupported"),
+    };
+    let x = required_bytes(member, "x")?;
+    let y = required_bytes(member, "y")?;
+    if x.len() != size || y.len() != size {
+        return Err("EC coordinates have the wrong length");
+    }
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let key = DecodingKey::from_ec_components(&engine.encode(x), &engine.encode(y))
+        .map_err(|_| "EC coordinates are invalid")?;
+    Ok((family, key))
+}
+
+fn okp_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> {
+    if optional_str(member, "crv")? != Some("Ed25519") {
+        return Err("OKP curve is missing or unsupported");
+    }
+    let x = required_bytes(member, "x")?;
+    if x.len() != 32 {
+        return Err("Ed25519 key has the wrong length");
+    }
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let key = DecodingKey::from_ed_components(&engine.encode(x))
+        .map_err(|_| "Ed25519 key is invalid")?;
+    Ok((AlgorithmSet::ED25519, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn algorithm_names_round_trip_and_none_is_unknown() {
+        for alg in ALL_ALGORITHMS {
+            assert_eq!(parse_algorithm(algorithm_name(alg)), Some(alg));
+        }
+        for name in ["none", "None", "NONE", "nOnE", "", "rs256", "ES512", "Ed25519"] {
+            assert_eq!(parse_algorithm(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn algorithm_set_membership() {
+        let set = AlgorithmSet::of([Algorithm::RS256, Algorithm::EdDSA]);
+        assert!(set.contains(Algorithm::RS256));
+        assert!(set.contains(Algorithm::EdDSA));
+        assert!(!set.contains(Algorithm::PS256));
+        assert!(!AlgorithmSet::ASYMMETRIC.contains(Algorithm::HS256));
+        assert!(AlgorithmSet::ASYMMETRIC.contains(Algorithm::PS512));
+    }
+
+    #[test]
+    fn kid_rules() {
+        assert!(is_valid_kid("abc-123_X"));
+        assert!(is_valid_kid(&"k".repeat(MAX_KID_LEN)));
+        assert!(!is_valid_kid(&"k".repeat(MAX_KID_LEN + 1)));
+        assert!(!is_valid_kid(""));
+        assert!(!is_valid_kid("line\nbreak"));
+        assert!(!is_valid_kid("caf\u{e9}"));
+    }
+
+    fn ed_member(kid: &str) -> Value {
+        json!({"kty": "OKP", "crv": "Ed25519", "kid": kid,
+               "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
+    }
+
+    #[test]
+    fn members_are_filtered_one_by_one() {
+        let good = ed_member("good");
+        let cases = [
+            json!({"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"}),
+            json!({"kty": "OKP", "crv": "Ed25519", "kid": 7, "x": good["x"]}),
+            json!({"kty": "OKP", "crv": "Ed25519", "use": "enc", "x": good["x"]}),
+            json!({"kty": "OKP", "crv": "Ed25519", "key_ops": ["encrypt"], "x": good["x"]}),
+            json!({"kty": "OKP", "crv": "Ed448", "x": good["x"]}),
+            json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}),
+            json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"}),
+            json!({"kty": "OKP", "crv": "Ed25519", "alg": "RS256", "x": good["x"]}),
+            json!({"kty": "XYZ"}),
+            json!("not an object"),
+        ];
+        for case in &cases {
+            assert!(
+                parse_member(case, AlgorithmSet::ASYMMETRIC).is_err(),
+                "{case}"
+            );
+        }
+        let document = json!({"keys": [cases[0], cases[1], good, cases[3]]});
+        let set = KeySet::from_jwks_json(document.to_string().as_bytes(), AlgorithmSet::ASYMMETRIC)
+            .unwrap();
+        assert_eq!(set.len(), 1);
+        assert!(matches!(set.lookup(Some("good")), Lookup::Found(_)));
+    }
+
+    #[test]
+    fn key_without_kid_only_when_alone() {
+        let mut set = KeySet::default();
+        let key = || VerifyingKey {
+            permitted: AlgorithmSet::ED25519,
+            key: DecodingKey::from_ed_der(&[0; 32]),
+        };
+        assert!(matches!(set.lookup(None), Lookup::UnknownKid));
+        set.insert(Some("a".into()), key());
+        assert!(matches!(set.lookup(None), Lookup::Found(_)));
+        set.insert(Some("b".into()), key());
+        assert!(matches!(set.lookup(None), Lookup::Ambiguous));
+        assert!(matches!(set.lookup(Some("B")), Lookup::UnknownKid));
+    }
+
+    #[test]
+    fn rsa_exponent_and_modulus_rules() {
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let n2048 = engine.encode([0xC5u8; 256]);
+        let n1024 = engine.encode([0xC5u8; 128]);
+        let ok = json!({"kty": "RSA", "n": n2048, "e": "AQAB"});
+        assert!(parse_member(&ok, AlgorithmSet::ASYMMETRIC).is_ok());
+        let padded = json!({"kty": "RSA", "n": engine.encode([[0u8].as_slice(), &[0xC5; 256]].concat()), "e": "AQAB"});
+        assert!(parse_member(&padded, AlgorithmSet::ASYMMETRIC).is_ok());
+        for (n, e) in [(&n1024, "AQAB"), (&n2048, "AQ"), (&n2048, "Ag"), (&n2048, "AAE")] {
+            let member = json!({"kty": "RSA", "n": n, "e": e});
+            assert!(parse_member(&member, AlgorithmSet::ASYMMETRIC).is_err(), "{member}");
+        }
+        // An RSA key may not be used for ES256 even when its alg says so.
+        let mislabelled = json!({"kty": "RSA", "n": n2048, "e": "AQAB", "alg": "ES256"});
+        assert!(parse_member(&mislabelled, AlgorithmSet::ASYMMETRIC).is_err());
+        // Its own alg narrows it to one algorithm.
+        let labelled = json!({"kty": "RSA", "n": n2048, "e": "AQAB", "alg": "PS256"});
+        let (_, key) = parse_member(&labelled, AlgorithmSet::ASYMMETRIC).unwrap();
+        assert!(key.permitted.contains(Algorithm::PS256));
+        assert!(!key.permitted.contains(Algorithm::RS256));
+    }
+}

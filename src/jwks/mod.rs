@@ -1,0 +1,14 @@
+//! Where verification keys come from: fetching, discovery, and the cache.
+//!
+//! Most users never touch this module: [`ValidatorBuilder`](crate::ValidatorBuilder) picks OIDC
+//! discovery by default. It is public for [`JwksFetcher`], to bring your own HTTP client.
+
+mod cache;
+mod fetch;
+pub(crate) mod keys;
+
+pub(crate) use cache::{CachePolicy, Immediate, KeyCache, Remote};
+pub(crate) use fetch::check_url;
+#[cfg(feature = "reqwest")]
+pub use fetch::ReqwestFetcher;
+pub use fetch::{ACCEPT, BoxFuture, FetchError, JwksFetcher, MAX_DOCUMENT_BYTES, USER_AGENT};

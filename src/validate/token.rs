@@ -1,0 +1,269 @@
+//! The compact JWS: three strict base64url segments, a header scopegate understands, and the
+//! raw claims. Nothing here trusts the token yet; it only refuses what is malformed.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::error::ErrorKind;
+use crate::jwks::keys::{is_valid_kid, parse_algorithm};
+
+/// A JSON member that may be absent, and if present may hold any JSON value, `null` included.
+/// `Option<Value>` would read `null` as absent, which would let `"crit": null` slip through.
+#[derive(Debug, Default)]
+pub(crate) enum Member {
+    #[default]
+    Absent,
+    Present(Value),
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(Member::Present)
+    }
+}
+
+impl Member {
+    pub(crate) fn as_value(&self) -> Option<&Value> {
+        match self {
+            Member::Absent => None,
+            Member::Present(value) => Some(value),
+        }
+    }
+
+    /// `Ok(None)` when absent, `Err` when present but not a string.
+    pub(crate) fn as_str(&self) -> Result<Option<&str>, ()> {
+        match self {
+            Member::Absent => Ok(None),
+            Member::Present(Value::String(text)) => Ok(Some(text)),
+            Member::Present(_) => Err(()),
+        }
+    }
+
+    pub(crate) fn into_string(self) -> Option<String> {
+        match self {
+            Member::Present(Value::String(text)) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// The header members scopegate reads. Derived deserialization refuses a repeated member.
+/// `jwk`, `jku`, `x5u` and `x5c` are deliberately not read: keys come only from the configured
+/// key set (SECURITY-BAR §3).
+#[derive(Deserialize)]
+struct RawHeader {
+    #[serde(default)]
+    alg: Member,
+    #[serde(default)]
+    kid: Member,
+    #[serde(default)]
+    typ: Member,
+    #[serde(default)]
+    crit: Member,
+}
+
+/// The registered claims scopegate checks. Repeated names are refused by the derive.
+#[derive(Deserialize, Default)]
+pub(crate) struct RawClaims {
+    #[serde(default)]
+    pub(crate) iss: Member,
+    #[serde(default)]
+    pub(crate) aud: Member,
+    #[serde(default)]
+    pub(crate) exp: Member,
+    #[serde(default)]
+    pub(crate) nbf: Member,
+    #[serde(default)]
+    pub(crate) iat: Member,
+    #[serde(default)]
+    pub(crate) sub: Member,
+    #[serde(default)]
+    pub(crate) jti: Member,
+    #[serde(default)]
+    pub(crate) client_id: Member,
+}
+
+/// The header's `typ`, reduced to what the policy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenType {
+    Absent,
+    Jwt,
+    AccessToken,
+    Other,
+}
+
+/// A token split, decoded and parsed, not yet verified.
+pub(crate) struct ParsedToken {
+    pub(crate) algorithm: Algorithm,
+    pub(crate) kid: Option<Box<str>>,
+    pub(crate) typ: TokenType,
+    /// Length of `header.payload`, the signed bytes at the start of the token.
+    pub(crate) signing_input_len: usize,
+    pub(crate) signature: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) claims: RawClaims,
+}
+
+fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
+    // The standard alphabet without padding; trailing bits must be zero (canonical encoding).
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| ErrorKind::MalformedToken)
+}
+
+/// Parses a JSON object. Derived struct deserialization would also take an array (fields by
+/// position), which no other JOSE implementation does: refuse anything but an object.
+fn parse_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, ErrorKind> {
+    let first = json.iter().find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        return Err(ErrorKind::MalformedToken);
+    }
+    serde_json::from_slice(json).map_err(|_| ErrorKind::MalformedToken)
+}
+
+/// Splits and parses `token`, refusing anything malformed before any key is looked at.
+pub(crate) fn parse(token: &str, max_len: usize) -> Result<ParsedToken, ErrorKind> {
+    if token.len() > max_len {
+        return Err(ErrorKind::TokenTooLong);
+    }
+    let mut dots = token.match_indices('.').map(|(index, _)| index);
+    let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
+        return Err(ErrorKind::MalformedToken);
+    };
+    let (header_b64, payload_b64, signature_b64) = (
+        &token[..first],
+        &token[first + 1..second],
+        &token[second + 1..],
+    );
+    if header_b64.is_empty() || payload_b64.is_empty() || signature_b64.is_empty() {
+        return Err(ErrorKind::MalformedToken);
+    }
+
+    let header_json = decode_segment(header_b64)?;
+    let header: RawHeader = parse_object(&header_json)?;
+    let algorithm = match header.alg.as_str() {
+        Ok(Some(name)) => parse_algorithm(name).ok_or(ErrorKind::UnsupportedAlgorithm)?,
+        _ => return Err(ErrorKind::UnsupportedAlgorithm),
+    };
+    // No extension is understood, so any `crit` (even `[]` or a non-array) is refused.
+    if header.crit.as_value().is_some() {
+        return Err(ErrorKind::CriticalHeader);
+    }
+    let typ = match header.typ.as_str() {
+        Ok(None) => TokenType::Absent,
+        Ok(Some(typ)) => classify_typ(typ),
+        Err(()) => TokenType::Other,
+    };
+    let kid = match header.kid.as_str() {
+        Ok(None) => None,
+        Ok(Some(kid)) if is_valid_kid(kid) => Some(Box::from(kid)),
+        _ => return Err(ErrorKind::InvalidKeyId),
+    };
+
+    let payload = decode_segment(payload_b64)?;
+    let claims: RawClaims = parse_object(&payload)?;
+    let signature = decode_segment(signature_b64)?;
+
+    Ok(ParsedToken {
+        algorithm,
+        kid,
+        typ,
+        signing_input_len: second,
+        signature,
+        payload,
+        claims,
+    })
+}
+
+/// RFC 9068 §4 / RFC 8725 §3.11: compared case-insensitively, `application/` implied.
+fn classify_typ(typ: &str) -> TokenType {
+    let prefix = "application/";
+    let bare = match typ.get(..prefix.len()) {
+        Some(head) if head.eq_ignore_ascii_case(prefix) => &typ[prefix.len()..],
+        _ => typ,
+    };
+    if bare.eq_ignore_ascii_case("jwt") {
+        TokenType::Jwt
+    } else if bare.eq_ignore_ascii_case("at+jwt") {
+        TokenType::AccessToken
+    } else {
+        TokenType::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.c2ln", b64(header), b64(payload))
+    }
+
+    #[test]
+    fn typ_forms() {
+        assert_eq!(classify_typ("JWT"), TokenType::Jwt);
+        assert_eq!(classify_typ("jwt"), TokenType::Jwt);
+        assert_eq!(classify_typ("at+jwt"), TokenType::AccessToken);
+        assert_eq!(classify_typ("Application/AT+JWT"), TokenType::AccessToken);
+        assert_eq!(classify_typ("application/jwt"), TokenType::Jwt);
+        assert_eq!(classify_typ("dpop+jwt"), TokenType::Other);
+        assert_eq!(classify_typ("logout+jwt"), TokenType::Other);
+        assert_eq!(classify_typ("application/"), TokenType::Other);
+        assert_eq!(classify_typ(""), TokenType::Other);
+    }
+
+    #[test]
+    fn header_rules() {
+        let ok = token(r#"{"alg":"RS256","kid":"k"}"#, "{}");
+        assert!(parse(&ok, 8192).is_ok());
+        let cases = [
+            (r#"{"alg":"none"}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"alg":"NONE"}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"alg":null}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"kid":"k"}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"alg":"RS256","crit":[]}"#, ErrorKind::CriticalHeader),
+            (r#"{"alg":"RS256","crit":null}"#, ErrorKind::CriticalHeader),
+            (r#"{"alg":"RS256","crit":["exp"]}"#, ErrorKind::CriticalHeader),
+            (r#"{"alg":"RS256","kid":5}"#, ErrorKind::InvalidKeyId),
+            (r#"{"alg":"RS256","kid":""}"#, ErrorKind::InvalidKeyId),
+            (r#"{"alg":"RS256","kid":"a\u0000b"}"#, ErrorKind::InvalidKeyId),
+            (r#"{"alg":"RS256","alg":"RS256"}"#, ErrorKind::MalformedToken),
+            (r#"["alg"]"#, ErrorKind::MalformedToken),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(parse(&token(header, "{}"), 8192).err(), Some(expected), "{header}");
+        }
+    }
+
+    #[test]
+    fn shape_rules() {
+        let header = b64(r#"{"alg":"RS256"}"#);
+        let payload = b64("{}");
+        for bad in [
+            format!("{header}.{payload}"),
+            format!("{header}.{payload}.c2ln.c2ln"),
+            format!("{header}..c2ln"),
+            format!("{header}.{payload}."),
+            format!("{header}=.{payload}.c2ln"),
+            format!("{header}.{payload}.c2ln="),
+            format!("{header}.{payload}.c2l+"),
+            format!("{header}.{payload}.c2l/"),
+            // "cw" is canonical for one byte; "cx" sets a trailing bit: non-canonical.
+            format!("{header}.{payload}.cx"),
+            format!("{header}.{}.c2ln", b64(r#"{"iss":"a","iss":"b"}"#)),
+            format!("{header}.{}.c2ln", b64("[1]")),
+            format!("{header}.{}.c2ln", b64(&"[".repeat(5000))),
+        ] {
+            assert_eq!(parse(&bad, 1 << 20).err(), Some(ErrorKind::MalformedToken), "{bad}");
+        }
+        let long = format!("{header}.{payload}.{}", "A".repeat(9000));
+        assert_eq!(parse(&long, 8192).err(), Some(ErrorKind::TokenTooLong));
+    }
+}
