@@ -10,7 +10,10 @@ use crate::error::ErrorKind;
 /// `Ok(None)`: no bearer credentials (no header, or another scheme such as `Basic`).
 /// The token is returned as written; its syntax is the token parser's business, so a bad
 /// token is 401 `invalid_token` rather than 400.
-pub(crate) fn bearer_token(headers: &HeaderMap, max_token_bytes: usize) -> Result<Option<&str>, ErrorKind> {
+pub(crate) fn bearer_token(
+    headers: &HeaderMap,
+    max_token_bytes: usize,
+) -> Result<Option<&str>, ErrorKind> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -20,11 +23,22 @@ pub(crate) fn bearer_token(headers: &HeaderMap, max_token_bytes: usize) -> Resul
     }
     let bytes = value.as_bytes();
     const SCHEME: &[u8] = b"bearer";
-    let Some(scheme) = bytes.get(..SCHEME.len()) else {
-        return Ok(None);
+    let is_bearer = |credentials: &[u8]| {
+        credentials
+            .get(..SCHEME.len())
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(SCHEME))
     };
-    if !scheme.eq_ignore_ascii_case(SCHEME) {
-        return Ok(None);
+    if !is_bearer(bytes) {
+        // Another scheme, unless a bearer token hides behind a comma ("Basic x, Bearer y").
+        let hidden = bytes
+            .split(|byte| *byte == b',')
+            .skip(1)
+            .any(|piece| is_bearer(piece.trim_ascii_start()));
+        return if hidden {
+            Err(ErrorKind::CommaJoinedCredentials)
+        } else {
+            Ok(None)
+        };
     }
     let rest = &bytes[SCHEME.len()..];
     match rest.first() {
@@ -71,7 +85,12 @@ mod tests {
 
     #[test]
     fn scheme_is_case_insensitive_and_spaces_may_repeat() {
-        for value in [&b"Bearer abc"[..], b"bearer abc", b"BEARER abc", b"Bearer   abc"] {
+        for value in [
+            &b"Bearer abc"[..],
+            b"bearer abc",
+            b"BEARER abc",
+            b"Bearer   abc",
+        ] {
             assert_eq!(read(&[value]), Ok(Some("abc".into())), "{value:?}");
         }
     }
@@ -95,11 +114,26 @@ mod tests {
             read(&[b"Bearer a", b"Basic b"]),
             Err(ErrorKind::MultipleAuthorizationHeaders)
         );
-        assert_eq!(read(&[b"Bearer a, Bearer b"]), Err(ErrorKind::CommaJoinedCredentials));
-        assert_eq!(read(&[b"Bearer a,b"]), Err(ErrorKind::CommaJoinedCredentials));
-        assert_eq!(read(&[b"Bearer"]), Err(ErrorKind::MalformedAuthorizationHeader));
-        assert_eq!(read(&[b"Bearer "]), Err(ErrorKind::MalformedAuthorizationHeader));
-        assert_eq!(read(&[b"Bearer\tabc"]), Err(ErrorKind::MalformedAuthorizationHeader));
+        assert_eq!(
+            read(&[b"Bearer a, Bearer b"]),
+            Err(ErrorKind::CommaJoinedCredentials)
+        );
+        assert_eq!(
+            read(&[b"Bearer a,b"]),
+            Err(ErrorKind::CommaJoinedCredentials)
+        );
+        assert_eq!(
+            read(&[b"Bearer"]),
+            Err(ErrorKind::MalformedAuthorizationHeader)
+        );
+        assert_eq!(
+            read(&[b"Bearer "]),
+            Err(ErrorKind::MalformedAuthorizationHeader)
+        );
+        assert_eq!(
+            read(&[b"Bearer\tabc"]),
+            Err(ErrorKind::MalformedAuthorizationHeader)
+        );
     }
 
     #[test]

@@ -147,7 +147,10 @@ struct FindClaim<'n, T> {
 impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for FindClaim<'_, T> {
     type Value = Option<T>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
@@ -170,9 +173,10 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for FindClaim<'_, T> {
             } else {
                 seen = true;
                 // A value of another type is "not this claim", not a malformed token.
-                found = map.next_value::<serde_json::Value>().ok().and_then(|value| {
-                    serde_json::from_value(value).ok()
-                });
+                found = map
+                    .next_value::<serde_json::Value>()
+                    .ok()
+                    .and_then(|value| serde_json::from_value(value).ok());
             }
         }
         Ok(found)

@@ -95,7 +95,9 @@ impl ErrorKind {
             MissingCredentials => "no bearer token in the request",
             MultipleAuthorizationHeaders => "more than one Authorization header",
             CommaJoinedCredentials => "several credentials in one Authorization header",
-            MalformedAuthorizationHeader => "the Authorization header is not Bearer followed by a token",
+            MalformedAuthorizationHeader => {
+                "the Authorization header is not Bearer followed by a token"
+            }
             TokenTooLong => "the token is longer than allowed",
             MalformedToken => "the token is not a well-formed JWS in compact form",
             UnsupportedAlgorithm => "the token alg is not supported",

@@ -158,7 +158,11 @@ impl<S, R> AuthService<S, R> {
 }
 
 fn log_rejection(kind: ErrorKind) {
-    tracing::debug!(reason = kind.description(), status = kind.status().as_u16(), "scopegate: request refused");
+    tracing::debug!(
+        reason = kind.description(),
+        status = kind.status().as_u16(),
+        "scopegate: request refused"
+    );
 }
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, R>
@@ -186,7 +190,9 @@ where
                 request.extensions_mut().insert(context);
                 return ResponseFuture::inner(self.inner.call(request));
             }
-            Ok(None) => return ResponseFuture::rejected(self.reject(ErrorKind::MissingCredentials)),
+            Ok(None) => {
+                return ResponseFuture::rejected(self.reject(ErrorKind::MissingCredentials));
+            }
             Ok(Some(token)) => self.validator.validate_cached(token),
         };
         match outcome {

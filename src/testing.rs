@@ -124,7 +124,10 @@ fn b64(bytes: impl AsRef<[u8]>) -> String {
 impl SigningKey {
     fn generate(algorithm: Algorithm, generation: u64) -> Result<Self, TestIssuerError> {
         let failed = |_| TestIssuerError("key generation failed".into());
-        let kid = format!("{}-{generation}", algorithm_name(algorithm).to_ascii_lowercase());
+        let kid = format!(
+            "{}-{generation}",
+            algorithm_name(algorithm).to_ascii_lowercase()
+        );
         let alg = algorithm_name(algorithm);
         let (secret, jwk) = match algorithm {
             Algorithm::RS256 | Algorithm::PS256 => {
@@ -226,7 +229,9 @@ struct Shared {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Shared {
@@ -309,7 +314,10 @@ impl TestIssuer {
     /// signed RS256 with the current key.
     pub fn token(&self) -> TokenBuilder {
         let now = self.shared.clock.now().as_secs() as i64;
-        let jti = format!("jti-{}", self.shared.generation.fetch_add(1, Ordering::SeqCst));
+        let jti = format!(
+            "jti-{}",
+            self.shared.generation.fetch_add(1, Ordering::SeqCst)
+        );
         let claims = json!({
             "iss": self.shared.issuer,
             "aud": TEST_AUDIENCE,
@@ -454,7 +462,11 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "jwks_uri": format!("{}/jwks", shared.issuer),
         "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
     });
-    ([(header::CONTENT_TYPE, "application/json")], document.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document.to_string(),
+    )
+        .into_response()
 }
 
 async fn jwks(State(shared): State<Arc<Shared>>) -> Response {

@@ -14,7 +14,12 @@ async fn every_supported_algorithm_verifies_through_discovery() {
     for algorithm in TEST_ALGORITHMS {
         let token = issuer.token().algorithm(algorithm).subject("alice").sign();
         let reply = send(&app, &token).await;
-        assert_eq!(reply.status, StatusCode::OK, "{algorithm:?}: {}", reply.challenge());
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{algorithm:?}: {}",
+            reply.challenge()
+        );
         assert_eq!(reply.body, "alice");
     }
     assert_eq!(issuer.discovery_fetches(), 1);
@@ -36,7 +41,11 @@ async fn a_tampered_token_is_refused() {
     let issuer = TestIssuer::start().await.unwrap();
     let app = app(issuer.validator().build().unwrap());
     let token = issuer.token().algorithm(Algorithm::EdDSA).sign();
-    let other = issuer.token().algorithm(Algorithm::EdDSA).subject("mallory").sign();
+    let other = issuer
+        .token()
+        .algorithm(Algorithm::EdDSA)
+        .subject("mallory")
+        .sign();
     // Mallory's claims under Alice's signature.
     let (head, _) = token.rsplit_once('.').unwrap();
     let (_, other_sig) = other.rsplit_once('.').unwrap();

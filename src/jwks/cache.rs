@@ -129,7 +129,9 @@ impl KeyCache {
     fn state(&self) -> MutexGuard<'_, RefreshState> {
         // The guarded data stays consistent even if a holder panicked: every write is a single
         // assignment.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn cooled_down(&self, state: &RefreshState, now: Duration) -> bool {
@@ -142,22 +144,24 @@ impl KeyCache {
     pub(crate) fn lookup(self: &Arc<Self>, kid: Option<&str>) -> Immediate {
         let now = self.clock.now();
         let guard = self.snapshot.load();
-        let usable = guard.as_ref().filter(|snapshot| now < snapshot.stale_until);
-        let Some(snapshot) = usable else {
-            return if self.fetch_possible(now) {
-                Immediate::AwaitRefetch
-            } else {
-                Immediate::Rejected(ErrorKind::KeysUnavailable)
-            };
-        };
-        if now >= snapshot.refresh_at {
-            self.refresh_in_background(now);
+        if let Some(snapshot) = guard.as_ref().filter(|snapshot| now < snapshot.stale_until) {
+            if now >= snapshot.refresh_at {
+                self.refresh_in_background(now);
+            }
+            match snapshot.keys.lookup(kid) {
+                Lookup::Found(key) => return Immediate::Key(key.clone()),
+                Lookup::Ambiguous => return Immediate::Rejected(ErrorKind::MissingKeyId),
+                Lookup::UnknownKid => {}
+            }
         }
-        match snapshot.keys.lookup(kid) {
-            Lookup::Found(key) => Immediate::Key(key.clone()),
-            Lookup::Ambiguous => Immediate::Rejected(ErrorKind::MissingKeyId),
-            Lookup::UnknownKid if self.fetch_possible(now) => Immediate::AwaitRefetch,
-            Lookup::UnknownKid => Immediate::Rejected(ErrorKind::UnknownKey),
+        if self.fetch_possible(now) {
+            return Immediate::AwaitRefetch;
+        }
+        // A fetch may have stored a new set between the read above and the check: look again
+        // before refusing, or a request racing a completed rotation would be refused.
+        match self.current_answer(kid) {
+            Ok(key) => Immediate::Key(key),
+            Err(kind) => Immediate::Rejected(kind),
         }
     }
 
@@ -171,6 +175,11 @@ impl KeyCache {
             // An error means the sender is gone, which cannot happen while `self` lives.
             let _ = attempt_done.changed().await;
         }
+        self.current_answer(kid)
+    }
+
+    /// The answer the current key set gives, with no fetch left to wait for.
+    fn current_answer(&self, kid: Option<&str>) -> Result<Arc<VerifyingKey>, ErrorKind> {
         let now = self.clock.now();
         let guard = self.snapshot.load();
         let Some(snapshot) = guard.as_ref().filter(|snapshot| now < snapshot.stale_until) else {
@@ -308,10 +317,7 @@ impl KeyCache {
         };
         match tokio::time::timeout(self.policy.fetch_timeout, fetch).await {
             Ok(result) => result,
-            Err(_) => Err(format!(
-                "no answer within {:?}",
-                self.policy.fetch_timeout
-            )),
+            Err(_) => Err(format!("no answer within {:?}", self.policy.fetch_timeout)),
         }
     }
 
@@ -325,13 +331,20 @@ impl KeyCache {
         let now = self.clock.now();
         let lifetime = self.lifetime(response.headers());
         let expires_at = now.saturating_add(lifetime);
-        let ahead = self.policy.refresh_ahead.saturating_add(jitter(lifetime / 10));
+        let ahead = self
+            .policy
+            .refresh_ahead
+            .saturating_add(jitter(lifetime / 10));
         let snapshot = Snapshot {
             refresh_at: expires_at.saturating_sub(ahead).max(now),
             stale_until: expires_at.saturating_add(self.policy.stale_window),
             keys,
         };
-        tracing::debug!(keys = snapshot.keys.len(), ?lifetime, "scopegate: key set refreshed");
+        tracing::debug!(
+            keys = snapshot.keys.len(),
+            ?lifetime,
+            "scopegate: key set refreshed"
+        );
         self.snapshot.store(Some(Arc::new(snapshot)));
         Ok(())
     }
@@ -355,7 +368,10 @@ impl KeyCache {
                 }
             }
         }
-        lifetime.clamp(policy.min_lifetime, policy.max_lifetime.max(policy.min_lifetime))
+        lifetime.clamp(
+            policy.min_lifetime,
+            policy.max_lifetime.max(policy.min_lifetime),
+        )
     }
 }
 
@@ -389,10 +405,15 @@ async fn get_document(
         .await
         .map_err(|error| error.to_string())?;
     if response.status() != StatusCode::OK {
-        return Err(format!("GET {url}: status {}, expected 200", response.status()));
+        return Err(format!(
+            "GET {url}: status {}, expected 200",
+            response.status()
+        ));
     }
     if response.body().len() > MAX_DOCUMENT_BYTES {
-        return Err(format!("GET {url}: body is larger than {MAX_DOCUMENT_BYTES} bytes"));
+        return Err(format!(
+            "GET {url}: body is larger than {MAX_DOCUMENT_BYTES} bytes"
+        ));
     }
     Ok(response)
 }

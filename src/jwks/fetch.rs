@@ -84,9 +84,7 @@ pub(crate) fn check_url(url: &str) -> Result<Uri, String> {
     let uri: Uri = url
         .parse()
         .map_err(|_| format!("{url:?} is not a valid URL"))?;
-    let host = uri
-        .host()
-        .ok_or_else(|| format!("{url:?} has no host"))?;
+    let host = uri.host().ok_or_else(|| format!("{url:?} has no host"))?;
     match uri.scheme_str() {
         Some("https") => Ok(uri),
         Some("http") if is_loopback_host(host) => Ok(uri),

@@ -55,7 +55,11 @@ impl AlgorithmSet {
     }
 
     pub(crate) fn of(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        AlgorithmSet(algorithms.into_iter().fold(0, |set, alg| set | Self::bit(alg)))
+        AlgorithmSet(
+            algorithms
+                .into_iter()
+                .fold(0, |set, alg| set | Self::bit(alg)),
+        )
     }
 
     pub(crate) fn contains(self, algorithm: Algorithm) -> bool {
@@ -302,8 +306,8 @@ fn okp_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> 
         return Err("Ed25519 key has the wrong length");
     }
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let key = DecodingKey::from_ed_components(&engine.encode(x))
-        .map_err(|_| "Ed25519 key is invalid")?;
+    let key =
+        DecodingKey::from_ed_components(&engine.encode(x)).map_err(|_| "Ed25519 key is invalid")?;
     Ok((AlgorithmSet::ED25519, key))
 }
 
@@ -317,7 +321,9 @@ mod tests {
         for alg in ALL_ALGORITHMS {
             assert_eq!(parse_algorithm(algorithm_name(alg)), Some(alg));
         }
-        for name in ["none", "None", "NONE", "nOnE", "", "rs256", "ES512", "Ed25519"] {
+        for name in [
+            "none", "None", "NONE", "nOnE", "", "rs256", "ES512", "Ed25519",
+        ] {
             assert_eq!(parse_algorithm(name), None, "{name}");
         }
     }
@@ -400,9 +406,17 @@ mod tests {
         assert!(parse_member(&ok, AlgorithmSet::ASYMMETRIC).is_ok());
         let padded = json!({"kty": "RSA", "n": engine.encode([[0u8].as_slice(), &[0xC5; 256]].concat()), "e": "AQAB"});
         assert!(parse_member(&padded, AlgorithmSet::ASYMMETRIC).is_ok());
-        for (n, e) in [(&n1024, "AQAB"), (&n2048, "AQ"), (&n2048, "Ag"), (&n2048, "AAE")] {
+        for (n, e) in [
+            (&n1024, "AQAB"),
+            (&n2048, "AQ"),
+            (&n2048, "Ag"),
+            (&n2048, "AAE"),
+        ] {
             let member = json!({"kty": "RSA", "n": n, "e": e});
-            assert!(parse_member(&member, AlgorithmSet::ASYMMETRIC).is_err(), "{member}");
+            assert!(
+                parse_member(&member, AlgorithmSet::ASYMMETRIC).is_err(),
+                "{member}"
+            );
         }
         // An RSA key may not be used for ES256 even when its alg says so.
         let mislabelled = json!({"kty": "RSA", "n": n2048, "e": "AQAB", "alg": "ES256"});

@@ -8,7 +8,7 @@ mod fetch;
 pub(crate) mod keys;
 
 pub(crate) use cache::{CachePolicy, Immediate, KeyCache, Remote};
-pub(crate) use fetch::check_url;
 #[cfg(feature = "reqwest")]
 pub use fetch::ReqwestFetcher;
+pub(crate) use fetch::check_url;
 pub use fetch::{ACCEPT, BoxFuture, FetchError, JwksFetcher, MAX_DOCUMENT_BYTES, USER_AGENT};

@@ -17,7 +17,9 @@ use crate::jwks::{CachePolicy, FetchError, Immediate, JwksFetcher, KeyCache, Rem
 use token::{Member, ParsedToken, RawClaims, TokenType};
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
-compile_error!("scopegate needs a signature backend: enable the `aws-lc-rs` or `rust-crypto` feature");
+compile_error!(
+    "scopegate needs a signature backend: enable the `aws-lc-rs` or `rust-crypto` feature"
+);
 
 /// The signature backend, chosen here rather than through jsonwebtoken's process-wide default,
 /// which panics when both backends are compiled in (e.g. under `--all-features`).
@@ -250,7 +252,10 @@ impl Validator {
             ..
         } = parsed;
         let RawClaims {
-            sub, jti, client_id, ..
+            sub,
+            jti,
+            client_id,
+            ..
         } = claims;
         for member in [&sub, &jti, &client_id] {
             if member.as_str().is_err() {
@@ -428,9 +433,10 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Verifies `algorithm` (HS256/384/512) tokens with a locally held secret. This is the only
-    /// way HMAC is ever accepted: an `oct` key in a JWKS is always ignored. With `kid`, only
-    /// tokens naming it use this secret.
+    /// Verifies `algorithm` (HS256/384/512) tokens with a locally held secret (32 bytes or
+    /// more). This is the only way HMAC is ever accepted: an `oct` key in a JWKS is always
+    /// ignored. With `kid`, tokens naming another `kid` are refused; like any key, the secret
+    /// also serves tokens without a `kid` when it is the only key configured.
     pub fn hmac_secret(
         mut self,
         algorithm: Algorithm,
@@ -553,7 +559,10 @@ impl ValidatorBuilder {
             return fail("at least one non-empty audience is required".into());
         }
         if self.leeway > MAX_LEEWAY {
-            return fail(format!("leeway {:?} exceeds the maximum of 300 s", self.leeway));
+            return fail(format!(
+                "leeway {:?} exceeds the maximum of 300 s",
+                self.leeway
+            ));
         }
         if self.max_token_bytes == 0 {
             return fail("max_token_bytes must be positive".into());
@@ -634,13 +643,7 @@ impl ValidatorBuilder {
                     Some(fetcher) => fetcher,
                     None => default_fetcher()?,
                 };
-                KeyCache::remote(
-                    remote,
-                    fetcher,
-                    self.cache,
-                    self.clock.clone(),
-                    asymmetric,
-                )
+                KeyCache::remote(remote, fetcher, self.cache, self.clock.clone(), asymmetric)
             }
         };
 
@@ -691,7 +694,10 @@ mod tests {
         assert_eq!(numeric_date(&date("10.5"), Rounding::Down), Some(10));
         assert_eq!(numeric_date(&date("10.5"), Rounding::Up), Some(11));
         assert_eq!(numeric_date(&date("-3"), Rounding::Down), Some(-3));
-        assert_eq!(numeric_date(&date("18446744073709551615"), Rounding::Down), Some(i64::MAX));
+        assert_eq!(
+            numeric_date(&date("18446744073709551615"), Rounding::Down),
+            Some(i64::MAX)
+        );
         assert_eq!(numeric_date(&date("1e300"), Rounding::Down), Some(i64::MAX));
         assert_eq!(numeric_date(&date("\"10\""), Rounding::Down), None);
         assert_eq!(numeric_date(&date("null"), Rounding::Down), None);
@@ -724,9 +730,15 @@ mod tests {
             base().algorithms([]).build(),
             base().realm("a\"b").build(),
             base().jwks_url("http://keys.example/jwks").build(),
-            Validator::builder("http://issuer.example/").audience("api").build(),
-            base().hmac_secret(Algorithm::HS256, None, vec![1; 8]).build(),
-            base().hmac_secret(Algorithm::RS256, None, vec![1; 32]).build(),
+            Validator::builder("http://issuer.example/")
+                .audience("api")
+                .build(),
+            base()
+                .hmac_secret(Algorithm::HS256, None, vec![1; 8])
+                .build(),
+            base()
+                .hmac_secret(Algorithm::RS256, None, vec![1; 32])
+                .build(),
             base()
                 .hmac_secret(Algorithm::HS256, None, vec![1; 32])
                 .jwks_url("https://issuer.example/jwks")

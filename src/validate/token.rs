@@ -117,7 +117,9 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
 /// Parses a JSON object. Derived struct deserialization would also take an array (fields by
 /// position), which no other JOSE implementation does: refuse anything but an object.
 fn parse_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, ErrorKind> {
-    let first = json.iter().find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    let first = json
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
     if first != Some(&b'{') {
         return Err(ErrorKind::MalformedToken);
     }
@@ -230,15 +232,28 @@ mod tests {
             (r#"{"kid":"k"}"#, ErrorKind::UnsupportedAlgorithm),
             (r#"{"alg":"RS256","crit":[]}"#, ErrorKind::CriticalHeader),
             (r#"{"alg":"RS256","crit":null}"#, ErrorKind::CriticalHeader),
-            (r#"{"alg":"RS256","crit":["exp"]}"#, ErrorKind::CriticalHeader),
+            (
+                r#"{"alg":"RS256","crit":["exp"]}"#,
+                ErrorKind::CriticalHeader,
+            ),
             (r#"{"alg":"RS256","kid":5}"#, ErrorKind::InvalidKeyId),
             (r#"{"alg":"RS256","kid":""}"#, ErrorKind::InvalidKeyId),
-            (r#"{"alg":"RS256","kid":"a\u0000b"}"#, ErrorKind::InvalidKeyId),
-            (r#"{"alg":"RS256","alg":"RS256"}"#, ErrorKind::MalformedToken),
+            (
+                r#"{"alg":"RS256","kid":"a\u0000b"}"#,
+                ErrorKind::InvalidKeyId,
+            ),
+            (
+                r#"{"alg":"RS256","alg":"RS256"}"#,
+                ErrorKind::MalformedToken,
+            ),
             (r#"["alg"]"#, ErrorKind::MalformedToken),
         ];
         for (header, expected) in cases {
-            assert_eq!(parse(&token(header, "{}"), 8192).err(), Some(expected), "{header}");
+            assert_eq!(
+                parse(&token(header, "{}"), 8192).err(),
+                Some(expected),
+                "{header}"
+            );
         }
     }
 
@@ -261,7 +276,11 @@ mod tests {
             format!("{header}.{}.c2ln", b64("[1]")),
             format!("{header}.{}.c2ln", b64(&"[".repeat(5000))),
         ] {
-            assert_eq!(parse(&bad, 1 << 20).err(), Some(ErrorKind::MalformedToken), "{bad}");
+            assert_eq!(
+                parse(&bad, 1 << 20).err(),
+                Some(ErrorKind::MalformedToken),
+                "{bad}"
+            );
         }
         let long = format!("{header}.{payload}.{}", "A".repeat(9000));
         assert_eq!(parse(&long, 8192).err(), Some(ErrorKind::TokenTooLong));

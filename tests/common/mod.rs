@@ -36,7 +36,12 @@ impl Reply {
 
     /// Asserts a 401 `invalid_token` whose description is `kind`'s.
     pub fn assert_invalid_token(&self, kind: scopegate::ErrorKind) {
-        assert_eq!(self.status, StatusCode::UNAUTHORIZED, "{}", self.challenge());
+        assert_eq!(
+            self.status,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            self.challenge()
+        );
         assert!(
             self.challenge().contains(r#"error="invalid_token""#),
             "{}",
