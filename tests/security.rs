@@ -156,7 +156,7 @@ fn with_signature(token: &str, signature: &[u8]) -> String {
 /// decoder ignores. `None` when the segment has no spare bits (length a multiple of 4).
 fn non_canonical(segment: &str) -> Option<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    if segment.len() % 4 == 0 {
+    if segment.len().is_multiple_of(4) {
         return None;
     }
     let last = *segment.as_bytes().last()?;

@@ -361,10 +361,10 @@ impl KeyCache {
                 if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
                     return policy.min_lifetime;
                 }
-                if name.eq_ignore_ascii_case("max-age") {
-                    if let Ok(seconds) = argument.trim().trim_matches('"').parse::<u64>() {
-                        lifetime = Duration::from_secs(seconds);
-                    }
+                if name.eq_ignore_ascii_case("max-age")
+                    && let Ok(seconds) = argument.trim().trim_matches('"').parse::<u64>()
+                {
+                    lifetime = Duration::from_secs(seconds);
                 }
             }
         }

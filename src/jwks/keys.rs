@@ -221,10 +221,8 @@ fn parse_member(
         Some(_) => return Err("kid is empty, too long or not printable ASCII"),
         None => None,
     };
-    if let Some(usage) = optional_str(member, "use")? {
-        if usage != "sig" {
-            return Err("use is not sig");
-        }
+    if optional_str(member, "use")?.is_some_and(|usage| usage != "sig") {
+        return Err("use is not sig");
     }
     match member.get("key_ops") {
         None | Some(Value::Null) => {}

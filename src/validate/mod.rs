@@ -87,7 +87,7 @@ impl std::fmt::Debug for Validator {
 pub(crate) enum Outcome {
     Done(Result<Authenticated, ErrorKind>),
     /// The key is not cached; a fetch may supply it.
-    AwaitKeys(PendingValidation),
+    AwaitKeys(Box<PendingValidation>),
 }
 
 /// A parsed token waiting for its key.
@@ -98,7 +98,7 @@ pub(crate) struct PendingValidation {
 }
 
 impl PendingValidation {
-    pub(crate) async fn finish(self) -> Result<Authenticated, ErrorKind> {
+    pub(crate) async fn finish(self: Box<Self>) -> Result<Authenticated, ErrorKind> {
         let validator = &self.validator.inner;
         let key = validator
             .keys
@@ -165,11 +165,11 @@ impl Validator {
                 Outcome::Done(self.verify_and_check(signing_input, parsed, &key))
             }
             Immediate::Rejected(kind) => Outcome::Done(Err(kind)),
-            Immediate::AwaitRefetch => Outcome::AwaitKeys(PendingValidation {
+            Immediate::AwaitRefetch => Outcome::AwaitKeys(Box::new(PendingValidation {
                 validator: self.clone(),
                 signing_input: signing_input.into(),
                 parsed,
-            }),
+            })),
         }
     }
 
