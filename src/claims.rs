@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
@@ -10,6 +10,8 @@ use jsonwebtoken::Algorithm;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use crate::error::{AuthError, ErrorKind, Realm};
+use crate::scope::{GrantedScopes, ScopeSource};
+use serde_json::Value;
 
 /// A verified access token: typed registered claims, and any other claim by name.
 ///
@@ -44,6 +46,12 @@ pub(crate) struct AuthenticatedParts {
     pub(crate) key_id: Option<Box<str>>,
     /// The decoded claims JSON, for claims read by name or into a type.
     pub(crate) payload: Box<[u8]>,
+    /// The validator's scope sources and, per source, the claim's value if present.
+    pub(crate) scope_sources: Arc<[ScopeSource]>,
+    pub(crate) scope_claims: Vec<Option<Value>>,
+    pub(crate) wildcard_grants: bool,
+    /// Built on first use: routes without a requirement never pay for it.
+    pub(crate) granted: OnceLock<GrantedScopes>,
 }
 
 impl Authenticated {
@@ -114,6 +122,19 @@ impl Authenticated {
         .deserialize(&mut deserializer)
         .ok()
         .flatten()
+    }
+
+    /// The scopes this token grants, from every configured scope source.
+    pub fn scopes(&self) -> &GrantedScopes {
+        let parts = &*self.0;
+        parts.granted.get_or_init(|| {
+            let claims = parts
+                .scope_sources
+                .iter()
+                .zip(&parts.scope_claims)
+                .filter_map(|(source, value)| Some((source, value.as_ref()?)));
+            GrantedScopes::from_claims(claims, parts.wildcard_grants)
+        })
     }
 
     /// All claims, deserialized into `T`.
@@ -252,6 +273,15 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
     }
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for GrantedScopes {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = <Authenticated as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        Ok(auth.scopes().clone())
+    }
+}
+
 /// The verified token's claims deserialized into your own type.
 ///
 /// A token whose claims do not fit `T` is refused with 401 `invalid_token`.
@@ -304,6 +334,10 @@ mod tests {
             algorithm: Algorithm::EdDSA,
             key_id: None,
             payload: json.as_bytes().into(),
+            scope_sources: ScopeSource::defaults().into(),
+            scope_claims: vec![None; 3],
+            wildcard_grants: false,
+            granted: OnceLock::new(),
         })
     }
 

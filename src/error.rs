@@ -6,6 +6,7 @@
 //! request, so they cannot leak a token into a log or reflect attacker input.
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE};
 
@@ -76,6 +77,10 @@ pub enum ErrorKind {
     /// [`Claims<T>`](crate::Claims).
     ClaimsShape,
 
+    // --- 403 insufficient_scope -------------------------------------------------------------
+    /// The token is valid but does not meet the route's requirement.
+    InsufficientScope,
+
     // --- 503 -------------------------------------------------------------------------------
     /// No verification keys can be had: the issuer has not answered and no usable cached key set
     /// exists. The request is never let through; it is answered 503 so that clients and
@@ -85,6 +90,9 @@ pub enum ErrorKind {
     // --- 500 -------------------------------------------------------------------------------
     /// An extractor ran on a route that the scopegate layer does not wrap.
     LayerMissing,
+    /// A requirement names a path parameter the route does not have, or is mounted where no
+    /// route matched. Never let through; the log names the route and the parameter.
+    RequirementMisconfigured,
 }
 
 impl ErrorKind {
@@ -120,8 +128,10 @@ impl ErrorKind {
             InvalidClaimType => "a registered claim has the wrong type",
             MissingRequiredClaim => "the token lacks a claim required by RFC 9068",
             ClaimsShape => "the token claims do not have the expected shape",
+            InsufficientScope => "the token does not grant the scope this request requires",
             KeysUnavailable => "verification keys are unavailable",
             LayerMissing => "authentication is not configured for this route",
+            RequirementMisconfigured => "the scope requirement of this route is misconfigured",
         }
     }
 
@@ -132,6 +142,7 @@ impl ErrorKind {
             StatusCode::UNAUTHORIZED if self != ErrorKind::MissingCredentials => {
                 Some("invalid_token")
             }
+            StatusCode::FORBIDDEN => Some("insufficient_scope"),
             _ => None,
         }
     }
@@ -143,8 +154,9 @@ impl ErrorKind {
             MultipleAuthorizationHeaders
             | CommaJoinedCredentials
             | MalformedAuthorizationHeader => StatusCode::BAD_REQUEST,
+            InsufficientScope => StatusCode::FORBIDDEN,
             KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            LayerMissing | RequirementMisconfigured => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -184,11 +196,13 @@ impl fmt::Display for ErrorKind {
 pub struct AuthError {
     kind: ErrorKind,
     realm: Option<Realm>,
+    /// For `InsufficientScope`: the required scopes, space-separated scope-tokens.
+    scope: Option<Arc<str>>,
 }
 
 /// A realm value checked to be safe inside a quoted-string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Realm(std::sync::Arc<str>);
+pub(crate) struct Realm(Arc<str>);
 
 impl Realm {
     /// Accepts `%x20-21 / %x23-5B / %x5D-7E` only, the characters RFC 6750 allows in its
@@ -209,11 +223,36 @@ pub(crate) fn is_quoted_safe(byte: u8) -> bool {
 impl AuthError {
     /// An error of this kind with no realm in its challenge.
     pub fn new(kind: ErrorKind) -> Self {
-        AuthError { kind, realm: None }
+        AuthError {
+            kind,
+            realm: None,
+            scope: None,
+        }
     }
 
     pub(crate) fn with_realm(kind: ErrorKind, realm: Option<Realm>) -> Self {
-        AuthError { kind, realm }
+        AuthError {
+            kind,
+            realm,
+            scope: None,
+        }
+    }
+
+    /// Names the scopes that would satisfy the requirement, for the `scope` attribute. Each
+    /// must be a scope-token (bound from checked values), so the header stays well formed.
+    pub(crate) fn with_scope(mut self, scopes: &[String]) -> Self {
+        let safe = !scopes.is_empty()
+            && scopes
+                .iter()
+                .all(|scope| crate::scope::is_scope_token(scope));
+        self.scope = safe.then(|| scopes.join(" ").into());
+        self
+    }
+
+    /// For a 403: the scope(s) the request needs, space-separated, as sent in the `scope`
+    /// attribute of the challenge.
+    pub fn required_scope(&self) -> Option<&str> {
+        self.scope.as_deref()
     }
 
     /// Why the request was refused.
@@ -230,7 +269,10 @@ impl AuthError {
     /// (a server-side failure).
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
         let status = self.kind.status();
-        if status != StatusCode::UNAUTHORIZED && status != StatusCode::BAD_REQUEST {
+        if !matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN
+        ) {
             return None;
         }
         let mut value = String::from("Bearer");
@@ -248,6 +290,11 @@ impl AuthError {
             value.push_str(code);
             value.push_str("\", error_description=\"");
             value.push_str(self.kind.description());
+            value.push('"');
+        }
+        if let Some(scope) = &self.scope {
+            value.push_str(", scope=\"");
+            value.push_str(scope);
             value.push('"');
         }
         // Every piece is either a fixed ASCII string or a realm checked by `Realm::new`.
@@ -320,8 +367,10 @@ mod tests {
             InvalidClaimType,
             MissingRequiredClaim,
             ClaimsShape,
+            InsufficientScope,
             KeysUnavailable,
             LayerMissing,
+            RequirementMisconfigured,
         ];
         for kind in all {
             assert!(kind.description().bytes().all(is_quoted_safe), "{kind:?}");
@@ -350,6 +399,21 @@ mod tests {
                 .unwrap()
                 .starts_with(r#"Bearer error="invalid_request""#)
         );
+
+        let forbidden = AuthError::with_realm(ErrorKind::InsufficientScope, realm.clone())
+            .with_scope(&["read:a".into(), "read:b".into()]);
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        assert!(
+            forbidden
+                .www_authenticate()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .ends_with(r#"error="insufficient_scope", error_description="the token does not grant the scope this request requires", scope="read:a read:b""#)
+        );
+        let unsafe_scope =
+            AuthError::new(ErrorKind::InsufficientScope).with_scope(&["a\"b".into()]);
+        assert_eq!(unsafe_scope.required_scope(), None);
 
         let outage = AuthError::with_realm(ErrorKind::KeysUnavailable, realm);
         assert_eq!(outage.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -249,13 +249,13 @@ pin_project! {
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    fn inner(future: F) -> Self {
+    pub(crate) fn inner(future: F) -> Self {
         ResponseFuture {
             state: State::Inner { future },
         }
     }
 
-    fn rejected(response: Response<B>) -> Self {
+    pub(crate) fn rejected(response: Response<B>) -> Self {
         ResponseFuture {
             state: State::Rejected {
                 response: Some(response),

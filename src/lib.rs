@@ -55,6 +55,8 @@ mod clock;
 mod error;
 pub mod jwks;
 mod layer;
+pub mod require;
+pub mod scope;
 mod validate;
 
 #[cfg(feature = "test-util")]
@@ -65,6 +67,10 @@ pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, ErrorKind};
 pub use jsonwebtoken::Algorithm;
 pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};
+pub use require::{
+    RequireLayer, RequireScope, RequireService, RouterExt, ScopeRequirement, require, require_scope,
+};
+pub use scope::{GrantedScopes, Requirement, ScopeSource, TemplateError};
 pub use validate::{
     ConfigError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Validator, ValidatorBuilder,
 };

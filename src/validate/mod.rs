@@ -2,7 +2,7 @@
 
 mod token;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use jsonwebtoken::crypto::CryptoProvider;
@@ -14,6 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ErrorKind, Realm};
 use crate::jwks::keys::{AlgorithmSet, KeySet, VerifyingKey};
 use crate::jwks::{CachePolicy, FetchError, Immediate, JwksFetcher, KeyCache, Remote, check_url};
+use crate::scope::ScopeSource;
 use token::{Member, ParsedToken, RawClaims, TokenType};
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
@@ -70,6 +71,8 @@ struct Inner {
     require_rfc9068: bool,
     max_token_bytes: usize,
     realm: Option<Realm>,
+    scope_sources: Arc<[ScopeSource]>,
+    wildcard_grants: bool,
     keys: Arc<KeyCache>,
     clock: Arc<dyn Clock>,
 }
@@ -152,7 +155,7 @@ impl Validator {
     /// is cached, the usual case — the signature and the remaining claims.
     pub(crate) fn validate_cached(&self, token: &str) -> Outcome {
         let inner = &self.inner;
-        let parsed = match token::parse(token, inner.max_token_bytes) {
+        let parsed = match token::parse(token, inner.max_token_bytes, &inner.scope_sources) {
             Ok(parsed) => parsed,
             Err(kind) => return Outcome::Done(Err(kind)),
         };
@@ -255,6 +258,7 @@ impl Validator {
             sub,
             jti,
             client_id,
+            captured,
             ..
         } = claims;
         for member in [&sub, &jti, &client_id] {
@@ -280,6 +284,10 @@ impl Validator {
             algorithm,
             key_id: kid,
             payload: payload.into_boxed_slice(),
+            scope_sources: inner.scope_sources.clone(),
+            scope_claims: captured.into_iter().map(Member::into_value).collect(),
+            wildcard_grants: inner.wildcard_grants,
+            granted: OnceLock::new(),
         }))
     }
 }
@@ -387,6 +395,8 @@ pub struct ValidatorBuilder {
     require_rfc9068: bool,
     max_token_bytes: usize,
     realm: Option<String>,
+    scope_sources: Vec<ScopeSource>,
+    wildcard_grants: bool,
     source: KeySource,
     fetcher: Option<Arc<dyn JwksFetcher>>,
     clock: Arc<dyn Clock>,
@@ -406,6 +416,8 @@ impl ValidatorBuilder {
             require_rfc9068: false,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             realm: None,
+            scope_sources: ScopeSource::defaults(),
+            wildcard_grants: false,
             source: KeySource::Discovery,
             fetcher: None,
             clock: Arc::new(SystemClock),
@@ -492,6 +504,34 @@ impl ValidatorBuilder {
     /// is printable ASCII without quotes or backslashes.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());
+        self
+    }
+
+    /// Adds a claim to the scope sources (after the defaults `scope`, `scp`, `permissions`).
+    pub fn scope_source(mut self, source: impl Into<ScopeSource>) -> Self {
+        self.scope_sources.push(source.into());
+        self
+    }
+
+    /// Replaces the scope sources: only these claims grant scopes, in this order.
+    ///
+    /// ```
+    /// use scopegate::{ScopeSource, Validator};
+    ///
+    /// let builder = Validator::builder("https://issuer.example/")
+    ///     .audience("api")
+    ///     .scope_sources([ScopeSource::PERMISSIONS, ScopeSource::claim("https://my-apis/customScopes")]);
+    /// ```
+    pub fn scope_sources(mut self, sources: impl IntoIterator<Item = ScopeSource>) -> Self {
+        self.scope_sources = sources.into_iter().collect();
+        self
+    }
+
+    /// Lets a granted scope ending in `*` (`delete:comments-in-*`) satisfy any longer required
+    /// scope that starts with the part before the `*`. Off by default. It applies to granted
+    /// scopes only: a path value can never contain `*`, so a request cannot widen a grant.
+    pub fn wildcard_grants(mut self, enabled: bool) -> Self {
+        self.wildcard_grants = enabled;
         self
     }
 
@@ -659,6 +699,8 @@ impl ValidatorBuilder {
                 require_rfc9068: self.require_rfc9068,
                 max_token_bytes: self.max_token_bytes,
                 realm,
+                scope_sources: self.scope_sources.into(),
+                wildcard_grants: self.wildcard_grants,
                 keys: Arc::new(keys),
                 clock: self.clock,
             }),

@@ -4,11 +4,16 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::ErrorKind;
 use crate::jwks::keys::{is_valid_kid, parse_algorithm};
+use crate::scope::ScopeSource;
 
 /// A JSON member that may be absent, and if present may hold any JSON value, `null` included.
 /// `Option<Value>` would read `null` as absent, which would let `"crit": null` slip through.
@@ -42,6 +47,13 @@ impl Member {
         }
     }
 
+    pub(crate) fn into_value(self) -> Option<Value> {
+        match self {
+            Member::Absent => None,
+            Member::Present(value) => Some(value),
+        }
+    }
+
     pub(crate) fn into_string(self) -> Option<String> {
         match self {
             Member::Present(Value::String(text)) => Some(text),
@@ -65,25 +77,118 @@ struct RawHeader {
     crit: Member,
 }
 
-/// The registered claims scopegate checks. Repeated names are refused by the derive.
-#[derive(Deserialize, Default)]
+/// The registered claims scopegate checks, and the claims configured as scope sources, read in
+/// one pass. A repeated name among them makes the token malformed: a duplicate would otherwise
+/// resolve last-wins here and differently elsewhere.
+#[derive(Default)]
 pub(crate) struct RawClaims {
-    #[serde(default)]
     pub(crate) iss: Member,
-    #[serde(default)]
     pub(crate) aud: Member,
-    #[serde(default)]
     pub(crate) exp: Member,
-    #[serde(default)]
     pub(crate) nbf: Member,
-    #[serde(default)]
     pub(crate) iat: Member,
-    #[serde(default)]
     pub(crate) sub: Member,
-    #[serde(default)]
     pub(crate) jti: Member,
-    #[serde(default)]
     pub(crate) client_id: Member,
+    /// One slot per configured scope source, in order.
+    pub(crate) captured: Vec<Member>,
+}
+
+const REGISTERED: [&str; 8] = ["iss", "aud", "exp", "nbf", "iat", "sub", "jti", "client_id"];
+
+impl RawClaims {
+    fn registered_mut(&mut self, index: usize) -> Option<&mut Member> {
+        Some(match index {
+            0 => &mut self.iss,
+            1 => &mut self.aud,
+            2 => &mut self.exp,
+            3 => &mut self.nbf,
+            4 => &mut self.iat,
+            5 => &mut self.sub,
+            6 => &mut self.jti,
+            7 => &mut self.client_id,
+            _ => return None,
+        })
+    }
+}
+
+/// Reads a claims object, capturing the members named in `capture` besides the registered ones.
+struct ClaimsSeed<'a> {
+    capture: &'a [ScopeSource],
+}
+
+enum Key {
+    Registered(usize),
+    Captured(usize),
+    Other,
+}
+
+struct KeySeed<'a>(&'a [ScopeSource]);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed<'_> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claim name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        if let Some(index) = REGISTERED.iter().position(|name| *name == key) {
+            return Ok(Key::Registered(index));
+        }
+        Ok(
+            match self.0.iter().position(|source| source.name() == key) {
+                Some(index) => Key::Captured(index),
+                None => Key::Other,
+            },
+        )
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
+    type Value = RawClaims;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawClaims, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_> {
+    type Value = RawClaims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims, A::Error> {
+        let mut claims = RawClaims {
+            captured: (0..self.capture.len()).map(|_| Member::Absent).collect(),
+            ..RawClaims::default()
+        };
+        while let Some(key) = map.next_key_seed(KeySeed(self.capture))? {
+            let slot = match key {
+                Key::Registered(index) => claims.registered_mut(index),
+                Key::Captured(index) => claims.captured.get_mut(index),
+                Key::Other => None,
+            };
+            match slot {
+                Some(Member::Present(_)) => return Err(de::Error::custom("repeated claim")),
+                Some(slot) => *slot = Member::Present(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(claims)
+    }
 }
 
 /// The header's `typ`, reduced to what the policy needs.
@@ -116,18 +221,31 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
 
 /// Parses a JSON object. Derived struct deserialization would also take an array (fields by
 /// position), which no other JOSE implementation does: refuse anything but an object.
-fn parse_object<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, ErrorKind> {
+fn parse_object<T>(
+    json: &[u8],
+    seed: impl for<'de> DeserializeSeed<'de, Value = T>,
+) -> Result<T, ErrorKind> {
     let first = json
         .iter()
         .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
     if first != Some(&b'{') {
         return Err(ErrorKind::MalformedToken);
     }
-    serde_json::from_slice(json).map_err(|_| ErrorKind::MalformedToken)
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let value = seed
+        .deserialize(&mut deserializer)
+        .map_err(|_| ErrorKind::MalformedToken)?;
+    deserializer.end().map_err(|_| ErrorKind::MalformedToken)?;
+    Ok(value)
 }
 
 /// Splits and parses `token`, refusing anything malformed before any key is looked at.
-pub(crate) fn parse(token: &str, max_len: usize) -> Result<ParsedToken, ErrorKind> {
+/// `capture`: the scope-source claims to read besides the registered ones.
+pub(crate) fn parse(
+    token: &str,
+    max_len: usize,
+    capture: &[ScopeSource],
+) -> Result<ParsedToken, ErrorKind> {
     if token.len() > max_len {
         return Err(ErrorKind::TokenTooLong);
     }
@@ -145,7 +263,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<ParsedToken, ErrorKin
     }
 
     let header_json = decode_segment(header_b64)?;
-    let header: RawHeader = parse_object(&header_json)?;
+    let header: RawHeader = parse_object(&header_json, PhantomData)?;
     let algorithm = match header.alg.as_str() {
         Ok(Some(name)) => parse_algorithm(name).ok_or(ErrorKind::UnsupportedAlgorithm)?,
         _ => return Err(ErrorKind::UnsupportedAlgorithm),
@@ -166,7 +284,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<ParsedToken, ErrorKin
     };
 
     let payload = decode_segment(payload_b64)?;
-    let claims: RawClaims = parse_object(&payload)?;
+    let claims = parse_object(&payload, ClaimsSeed { capture })?;
     let signature = decode_segment(signature_b64)?;
 
     Ok(ParsedToken {
@@ -224,7 +342,7 @@ mod tests {
     #[test]
     fn header_rules() {
         let ok = token(r#"{"alg":"RS256","kid":"k"}"#, "{}");
-        assert!(parse(&ok, 8192).is_ok());
+        assert!(parse(&ok, 8192, &[]).is_ok());
         let cases = [
             (r#"{"alg":"none"}"#, ErrorKind::UnsupportedAlgorithm),
             (r#"{"alg":"NONE"}"#, ErrorKind::UnsupportedAlgorithm),
@@ -250,7 +368,7 @@ mod tests {
         ];
         for (header, expected) in cases {
             assert_eq!(
-                parse(&token(header, "{}"), 8192).err(),
+                parse(&token(header, "{}"), 8192, &[]).err(),
                 Some(expected),
                 "{header}"
             );
@@ -277,12 +395,12 @@ mod tests {
             format!("{header}.{}.c2ln", b64(&"[".repeat(5000))),
         ] {
             assert_eq!(
-                parse(&bad, 1 << 20).err(),
+                parse(&bad, 1 << 20, &[]).err(),
                 Some(ErrorKind::MalformedToken),
                 "{bad}"
             );
         }
         let long = format!("{header}.{payload}.{}", "A".repeat(9000));
-        assert_eq!(parse(&long, 8192).err(), Some(ErrorKind::TokenTooLong));
+        assert_eq!(parse(&long, 8192, &[]).err(), Some(ErrorKind::TokenTooLong));
     }
 }

@@ -1,0 +1,355 @@
+//! Attaching a [`Requirement`] to a route, three ways that share one decision:
+//!
+//! 1. [`RouterExt::route_requiring`]: the route and its requirement together, so a parameter the
+//!    route lacks is found when the router is built. **Prefer this.**
+//! 2. [`require`] / [`require_scope`]: a layer for `route_layer` or `Handler::layer`, for
+//!    requirements on part of a method router. A parameter the route lacks is found at the first
+//!    request (500, logged) and never lets a request through.
+//! 3. [`RequireScope<T>`]: a typed extractor, with the template declared once by
+//!    [`scope!`](crate::scope!) and checked at compile time; the requirement is visible in the
+//!    handler's signature.
+//!
+//! All of them run behind [`AuthLayer`](crate::AuthLayer): a request without valid credentials
+//! reaching a requirement is answered 401, never 403.
+//!
+//! ```
+//! use axum::{Router, routing::{delete, get}};
+//! use scopegate::{RequireScope, RouterExt, require, scope};
+//!
+//! scope!(ReadComments = "read:comments-in-:room");
+//!
+//! async fn list(_: RequireScope<ReadComments>) -> &'static str { "[]" }
+//! async fn remove() {}
+//! async fn show() {}
+//!
+//! let app: Router = Router::new()
+//!     // 1. Checked when the router is built.
+//!     .route_requiring("/rooms/{room}/comments/{id}", delete(remove), scope!("delete:comments-in-:room"))
+//!     // 2. A route layer.
+//!     .route("/rooms/{room}", get(show).route_layer(require(scope!("read:rooms-:room"))))
+//!     // 3. A typed extractor.
+//!     .route("/rooms/{room}/comments", get(list));
+//! ```
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
+use axum::routing::MethodRouter;
+use http::request::Parts;
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::claims::{AuthContext, Authenticated};
+use crate::error::{AuthError, ErrorKind};
+use crate::layer::{DefaultRejection, OnRejection, ResponseFuture};
+use crate::scope::{Denial, Requirement};
+
+/// A layer that refuses requests whose token does not meet `requirement`.
+///
+/// ```
+/// use axum::{Router, routing::delete};
+/// use scopegate::{require, scope};
+///
+/// async fn remove() {}
+/// let app: Router = Router::new().route(
+///     "/rooms/{room}/comments/{id}",
+///     delete(remove).route_layer(require(scope!("delete:comments-in-:room"))),
+/// );
+/// ```
+pub fn require(requirement: Requirement) -> RequireLayer {
+    RequireLayer {
+        requirement,
+        on_rejection: DefaultRejection,
+    }
+}
+
+/// [`require`] with a template parsed at run time.
+///
+/// # Panics
+///
+/// When the template is invalid, with the reason, like axum's router construction. Use
+/// [`scope!`](crate::scope!) to have the template checked at compile time instead.
+pub fn require_scope(template: &str) -> RequireLayer {
+    match Requirement::scope(template) {
+        Ok(requirement) => require(requirement),
+        Err(error) => panic!("scopegate: invalid scope template {template:?}: {error}"),
+    }
+}
+
+/// See [`require`].
+#[derive(Clone, Debug)]
+pub struct RequireLayer<R = DefaultRejection> {
+    requirement: Requirement,
+    on_rejection: R,
+}
+
+impl<R> RequireLayer<R> {
+    /// Renders refusals with your own function; see
+    /// [`AuthLayer::on_rejection`](crate::AuthLayer::on_rejection).
+    pub fn on_rejection<R2>(self, on_rejection: R2) -> RequireLayer<R2> {
+        RequireLayer {
+            requirement: self.requirement,
+            on_rejection,
+        }
+    }
+}
+
+impl<S, R: Clone> Layer<S> for RequireLayer<R> {
+    type Service = RequireService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireService {
+            inner,
+            requirement: self.requirement.clone(),
+            on_rejection: self.on_rejection.clone(),
+        }
+    }
+}
+
+/// The service made by [`RequireLayer`].
+#[derive(Clone, Debug)]
+pub struct RequireService<S, R = DefaultRejection> {
+    inner: S,
+    requirement: Requirement,
+    on_rejection: R,
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireService<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: OnRejection<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        match authorize(&self.requirement, &mut parts) {
+            Ok(()) => ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
+            Err(error) => ResponseFuture::rejected(self.on_rejection.on_rejection(&error)),
+        }
+    }
+}
+
+/// The one decision every way of declaring a requirement shares.
+pub(crate) fn authorize(requirement: &Requirement, parts: &mut Parts) -> Result<(), AuthError> {
+    let context = AuthContext::of(parts)?.clone();
+    let Some(auth) = parts.extensions.get::<Authenticated>().cloned() else {
+        return Err(context.error(ErrorKind::MissingCredentials));
+    };
+    let params = path_params(parts);
+    let value_of = |name: &str| match &params {
+        PathValues::Decoded(params) => params
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value),
+        PathValues::None | PathValues::InvalidUtf8 => None,
+    };
+    let denial = match requirement.check(&auth, auth.scopes(), &value_of) {
+        Ok(()) => return Ok(()),
+        // A value that is not UTF-8 cannot bind; it is refused like any unsafe value.
+        Err(Denial::MissingParameter(_)) if matches!(params, PathValues::InvalidUtf8) => {
+            Denial::Insufficient(None)
+        }
+        Err(denial) => denial,
+    };
+    match denial {
+        Denial::Insufficient(scopes) => {
+            tracing::debug!(%requirement, "scopegate: insufficient scope");
+            let error = context.error(ErrorKind::InsufficientScope);
+            Err(match scopes {
+                Some(scopes) => error.with_scope(&scopes),
+                None => error,
+            })
+        }
+        Denial::MissingParameter(parameter) => {
+            let route = parts
+                .extensions
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("<no matched route: is the requirement mounted with Router::layer instead of route_layer?>");
+            tracing::error!(
+                route,
+                %parameter,
+                %requirement,
+                "scopegate: the requirement names a path parameter the route does not have; refusing"
+            );
+            Err(context.error(ErrorKind::RequirementMisconfigured))
+        }
+    }
+}
+
+enum PathValues {
+    Decoded(RawPathParams),
+    InvalidUtf8,
+    /// No route matched, or the route has no parameters.
+    None,
+}
+
+/// The matched route's percent-decoded path values. axum's extractor completes without
+/// waiting, so it is polled once here instead of boxing a future per request.
+fn path_params(parts: &mut Parts) -> PathValues {
+    let future = pin!(<RawPathParams as FromRequestParts<()>>::from_request_parts(
+        parts,
+        &()
+    ));
+    match future.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(params)) => PathValues::Decoded(params),
+        Poll::Ready(Err(
+            axum::extract::rejection::RawPathParamsRejection::InvalidUtf8InPathParam(_),
+        )) => PathValues::InvalidUtf8,
+        _ => PathValues::None,
+    }
+}
+
+/// A requirement type for [`RequireScope`], declared with [`scope!`](crate::scope!).
+pub trait ScopeRequirement: Send + Sync + 'static {
+    /// The requirement, built once.
+    fn requirement() -> &'static Requirement;
+}
+
+/// An extractor that refuses the request unless the token meets `T`'s requirement.
+///
+/// ```
+/// use scopegate::{RequireScope, scope};
+///
+/// scope!(pub DeleteComment = "delete:comments-in-:room");
+///
+/// async fn delete_comment(_: RequireScope<DeleteComment>) {}
+/// ```
+pub struct RequireScope<T>(PhantomData<fn() -> T>);
+
+impl<T> std::fmt::Debug for RequireScope<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequireScope")
+    }
+}
+
+impl<S: Send + Sync, T: ScopeRequirement> FromRequestParts<S> for RequireScope<T> {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        authorize(T::requirement(), parts).map(|()| RequireScope(PhantomData))
+    }
+}
+
+/// Declares a scope requirement, checking the template at compile time.
+///
+/// - `scope!("delete:comments-in-:room")` is a [`Requirement`].
+/// - `scope!(DeleteComment = "delete:comments-in-:room")` (optionally `pub`) declares a type for
+///   [`RequireScope<DeleteComment>`](RequireScope).
+///
+/// A bad template does not compile:
+///
+/// ```compile_fail
+/// let requirement = scopegate::scope!("delete:comments-in-:org-:room");
+/// ```
+#[macro_export]
+macro_rules! scope {
+    ($vis:vis $name:ident = $template:expr $(,)?) => {
+        #[derive(Debug, Clone, Copy, Default)]
+        $vis struct $name;
+
+        impl $crate::ScopeRequirement for $name {
+            fn requirement() -> &'static $crate::Requirement {
+                const TEMPLATE: &str = $template;
+                const _: () = match $crate::scope::check_template(TEMPLATE) {
+                    Ok(()) => (),
+                    Err(error) => error.panic(),
+                };
+                static REQUIREMENT: ::std::sync::OnceLock<$crate::Requirement> =
+                    ::std::sync::OnceLock::new();
+                REQUIREMENT.get_or_init(|| $crate::Requirement::from_checked_template(TEMPLATE))
+            }
+        }
+    };
+    ($template:expr $(,)?) => {{
+        const TEMPLATE: &str = $template;
+        const _: () = match $crate::scope::check_template(TEMPLATE) {
+            Ok(()) => (),
+            Err(error) => error.panic(),
+        };
+        $crate::Requirement::from_checked_template(TEMPLATE)
+    }};
+}
+
+/// Routes declared together with their requirement.
+pub trait RouterExt<S> {
+    /// `route(path, method_router)` with `requirement` on it, after checking that the path has
+    /// every parameter the requirement names.
+    ///
+    /// # Panics
+    ///
+    /// When the requirement names a parameter `path` does not have, with both names, when the
+    /// router is built (as axum does for invalid routes).
+    fn route_requiring(
+        self,
+        path: &str,
+        method_router: MethodRouter<S>,
+        requirement: Requirement,
+    ) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> RouterExt<S> for axum::Router<S> {
+    fn route_requiring(
+        self,
+        path: &str,
+        method_router: MethodRouter<S>,
+        requirement: Requirement,
+    ) -> Self {
+        let available = route_parameters(path);
+        if let Some(missing) = requirement
+            .parameters()
+            .into_iter()
+            .find(|name| !available.contains(name))
+        {
+            panic!(
+                "scopegate: route {path:?} has no parameter `{missing}`, which its requirement `{requirement}` needs (route parameters: {available:?})"
+            );
+        }
+        self.route(path, method_router.route_layer(require(requirement)))
+    }
+}
+
+/// The parameter names in an axum route path: `{name}` and `{*name}`; `{{` and `}}` are
+/// literal braces.
+fn route_parameters(path: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        if let Some(escaped) = after.strip_prefix('{') {
+            rest = escaped;
+            continue;
+        }
+        let Some(close) = after.find('}') else { break };
+        names.push(after[..close].trim_start_matches('*'));
+        rest = &after[close + 1..];
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_parameters;
+
+    #[test]
+    fn route_parameter_names() {
+        assert_eq!(
+            route_parameters("/rooms/{room}/comments/{id}"),
+            ["room", "id"]
+        );
+        assert_eq!(route_parameters("/files/{*path}"), ["path"]);
+        assert_eq!(route_parameters("/literal/{{x}}/{y}"), ["y"]);
+        assert!(route_parameters("/health").is_empty());
+    }
+}

@@ -1,0 +1,278 @@
+//! One set of granted scopes from every claim that carries them (SECURITY-BAR §5).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
+pub(crate) const fn is_scope_char(byte: u8) -> bool {
+    matches!(byte, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}
+
+pub(crate) fn is_scope_token(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(is_scope_char)
+}
+
+/// The JSON shapes a scope claim may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// One string, split on U+0020 (`scope`, RFC 8693 §4.2).
+    SpaceDelimited,
+    /// An array of strings, each taken whole (`permissions`).
+    Array,
+    /// Either (`scp`, custom claims).
+    StringOrArray,
+}
+
+/// A top-level claim that grants scopes, and the JSON shape it may take.
+///
+/// The defaults are [`SCOPE`](Self::SCOPE), [`SCP`](Self::SCP) and
+/// [`PERMISSIONS`](Self::PERMISSIONS). A claim of the wrong shape grants nothing: it never
+/// invalidates the token, so a requirement that needed it answers 403.
+///
+/// ```
+/// use scopegate::{ScopeSource, Validator};
+///
+/// let builder = Validator::builder("https://issuer.example/")
+///     .audience("api")
+///     // Add a namespaced custom claim to the defaults (its name is literal, not a JSON pointer).
+///     .scope_source(ScopeSource::claim("https://my-apis/customScopes"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeSource {
+    name: Cow<'static, str>,
+    shape: Shape,
+}
+
+impl ScopeSource {
+    /// `scope`: a space-delimited string (RFC 6749 §3.3, RFC 9068 §2.2.3).
+    pub const SCOPE: ScopeSource = ScopeSource::builtin("scope", Shape::SpaceDelimited);
+    /// `scp`: a space-delimited string (Entra ID) or an array of strings (Okta).
+    pub const SCP: ScopeSource = ScopeSource::builtin("scp", Shape::StringOrArray);
+    /// `permissions`: an array of strings (Auth0 RBAC).
+    pub const PERMISSIONS: ScopeSource = ScopeSource::builtin("permissions", Shape::Array);
+
+    const fn builtin(name: &'static str, shape: Shape) -> ScopeSource {
+        ScopeSource {
+            name: Cow::Borrowed(name),
+            shape,
+        }
+    }
+
+    /// A claim by its literal name, holding a space-delimited string or an array of strings.
+    pub fn claim(name: impl Into<String>) -> ScopeSource {
+        ScopeSource {
+            name: Cow::Owned(name.into()),
+            shape: Shape::StringOrArray,
+        }
+    }
+
+    /// The claim's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn defaults() -> Vec<ScopeSource> {
+        vec![Self::SCOPE, Self::SCP, Self::PERMISSIONS]
+    }
+
+    /// Adds the scope-tokens `value` grants to `out`.
+    fn collect(&self, value: &Value, out: &mut Vec<Box<str>>) {
+        match (value, self.shape) {
+            (Value::String(text), Shape::SpaceDelimited | Shape::StringOrArray) => out.extend(
+                text.split(' ')
+                    .filter(|piece| is_scope_token(piece))
+                    .map(Box::from),
+            ),
+            (Value::Array(items), Shape::Array | Shape::StringOrArray) => out.extend(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|item| is_scope_token(item))
+                    .map(Box::from),
+            ),
+            _ => {
+                tracing::debug!(claim = %self.name, "scopegate: scope claim of the wrong type grants nothing")
+            }
+        }
+    }
+}
+
+/// The scopes a verified token grants: the union of its scope sources, exact and
+/// case-sensitive.
+///
+/// An axum extractor, for handlers that list the scopes or decide for themselves:
+///
+/// ```
+/// use scopegate::GrantedScopes;
+///
+/// async fn handler(scopes: GrantedScopes) -> String {
+///     if scopes.contains("admin:everything") { "all".into() } else { scopes.iter().collect::<Vec<_>>().join(" ") }
+/// }
+/// ```
+#[derive(Clone, Default)]
+pub struct GrantedScopes(Arc<Granted>);
+
+#[derive(Default)]
+struct Granted {
+    /// Sorted and deduplicated, for binary search and stable listing.
+    scopes: Vec<Box<str>>,
+    /// With wildcard grants on: the prefixes of granted scopes ending in `*`.
+    wildcard_prefixes: Vec<Box<str>>,
+}
+
+impl GrantedScopes {
+    /// Builds the set from each source's claim value (`None`: the claim is absent).
+    pub(crate) fn from_claims<'a>(
+        claims: impl IntoIterator<Item = (&'a ScopeSource, &'a Value)>,
+        wildcards: bool,
+    ) -> Self {
+        let mut scopes = Vec::new();
+        for (source, value) in claims {
+            source.collect(value, &mut scopes);
+        }
+        scopes.sort_unstable();
+        scopes.dedup();
+        let wildcard_prefixes = if wildcards {
+            scopes
+                .iter()
+                .filter_map(|scope| scope.strip_suffix('*'))
+                .filter(|prefix| !prefix.is_empty())
+                .map(Box::from)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        GrantedScopes(Arc::new(Granted {
+            scopes,
+            wildcard_prefixes,
+        }))
+    }
+
+    /// Whether `scope` is granted: one exact element of the set, or, with wildcard grants on,
+    /// a longer scope under a granted `prefix*`. Never a substring or case-folded match.
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0
+            .scopes
+            .binary_search_by(|granted| (**granted).cmp(scope))
+            .is_ok()
+            || self
+                .0
+                .wildcard_prefixes
+                .iter()
+                .any(|prefix| scope.len() > prefix.len() && scope.starts_with(&**prefix))
+    }
+
+    /// The granted scopes, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.scopes.iter().map(|scope| &**scope)
+    }
+
+    /// How many scopes are granted.
+    pub fn len(&self) -> usize {
+        self.0.scopes.len()
+    }
+
+    /// Whether no scope is granted.
+    pub fn is_empty(&self) -> bool {
+        self.0.scopes.is_empty()
+    }
+}
+
+impl fmt::Debug for GrantedScopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn granted(pairs: &[(ScopeSource, Value)], wildcards: bool) -> GrantedScopes {
+        GrantedScopes::from_claims(pairs.iter().map(|(s, v)| (s, v)), wildcards)
+    }
+
+    #[test]
+    fn each_source_and_together() {
+        let scope = ScopeSource::SCOPE;
+        let scp = ScopeSource::SCP;
+        let permissions = ScopeSource::PERMISSIONS;
+        let custom = ScopeSource::claim("https://my-apis/customScopes");
+        let set = granted(
+            &[
+                (scope.clone(), json!("read:a  write:a ")),
+                (scp.clone(), json!(["scp:array"])),
+                (permissions.clone(), json!(["perm:x", "perm:x"])),
+                (custom.clone(), json!("add:comments-in-room_1")),
+            ],
+            false,
+        );
+        let all: Vec<&str> = set.iter().collect();
+        assert_eq!(
+            all,
+            [
+                "add:comments-in-room_1",
+                "perm:x",
+                "read:a",
+                "scp:array",
+                "write:a"
+            ]
+        );
+        assert!(granted(&[(scp.clone(), json!("a b"))], false).contains("b"));
+    }
+
+    #[test]
+    fn wrong_shapes_grant_nothing() {
+        let scope = ScopeSource::SCOPE;
+        let permissions = ScopeSource::PERMISSIONS;
+        for (source, value) in [
+            (scope.clone(), json!(["read:a"])),
+            (scope.clone(), json!(5)),
+            (scope.clone(), json!(null)),
+            (scope.clone(), json!({"read:a": true})),
+            (permissions.clone(), json!("read:a")),
+            (permissions.clone(), json!([1, null, ["read:a"]])),
+        ] {
+            assert!(
+                granted(&[(source, value.clone())], false).is_empty(),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn splitting_is_on_space_only_and_exact() {
+        let scope = ScopeSource::SCOPE;
+        let set = granted(&[(scope, json!("a\tb Read:X c\u{a0}d e\"f"))], false);
+        // A tab, a no-break space or a quote makes the whole piece invalid: dropped, not split.
+        assert_eq!(set.iter().collect::<Vec<_>>(), ["Read:X"]);
+        assert!(!set.contains("read:X"));
+        assert!(!set.contains("Read:"));
+    }
+
+    #[test]
+    fn array_elements_are_taken_whole() {
+        let permissions = ScopeSource::PERMISSIONS;
+        let set = granted(&[(permissions, json!(["a b", "c"]))], false);
+        assert_eq!(set.iter().collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn wildcards_only_when_enabled_and_only_longer() {
+        let scope = ScopeSource::SCOPE;
+        let value = json!("delete:comments-in-*");
+        assert!(
+            !granted(&[(scope.clone(), value.clone())], false).contains("delete:comments-in-r1")
+        );
+        let set = granted(&[(scope.clone(), value)], true);
+        assert!(set.contains("delete:comments-in-r1"));
+        assert!(!set.contains("delete:comments-in-"));
+        assert!(!set.contains("delete:comments-i"));
+        // A lone "*" grants nothing on its own.
+        assert!(!granted(&[(scope, json!("*"))], true).contains("anything"));
+    }
+}

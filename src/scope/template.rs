@@ -1,0 +1,441 @@
+//! Scope templates: `delete:comments-in-:room` or `delete:comments-in-{room}`.
+//!
+//! The grammar, checked by a `const fn` so that [`scope!`](crate::scope!) refuses a bad template
+//! at compile time:
+//!
+//! ```text
+//! template = 1*( literal / parameter / escape )
+//! parameter = "{" name "}"
+//!           / ":" name          ; only at the start, or after a character that is not a name character
+//! escape    = "{{" / "}}"       ; a literal "{" or "}"
+//!           / "::"              ; a literal ":" where a ":" would start a parameter
+//! name      = 1*( ALPHA / DIGIT / "_" )
+//! literal   = any scope-token character (RFC 6749 §3.3) except "{" and "}"
+//! ```
+//!
+//! So `delete:comments-in-:room` is the literal `delete:comments-in-` and the parameter `room`
+//! (the first `:` follows `e`, a name character, so it is literal), and `a-::b` is the literal
+//! `a-:b`. Two parameters must be separated by a literal that contains at least one letter,
+//! digit or `_`: with only punctuation between them (`:org-:room`, `{a}{b}`), values such as UUIDs
+//! could be split in more than one way.
+
+use std::fmt;
+
+use super::grant::is_scope_char;
+
+/// Why a scope template was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TemplateError {
+    /// The template is empty.
+    Empty,
+    /// A `:` or `{` starts a parameter but no name follows (`a-:`, `{}`). Write `::` or `{{` for
+    /// the literal character.
+    EmptyName,
+    /// A `{` has no matching `}`, or the name inside contains a character other than a letter,
+    /// digit or `_`.
+    UnclosedBrace,
+    /// A `}` without a `{`. Write `}}` for a literal `}`.
+    UnmatchedBrace,
+    /// A character that cannot appear in a scope (space, `"`, `\`, control or non-ASCII).
+    NotAScopeCharacter,
+    /// Two parameters with no letter, digit or `_` between them (`:org-:room`): ambiguous.
+    AdjacentParameters,
+}
+
+impl TemplateError {
+    /// What is wrong and how to fix it.
+    pub const fn message(self) -> &'static str {
+        match self {
+            TemplateError::Empty => "scope template is empty",
+            TemplateError::EmptyName => {
+                "scope template: a parameter has no name (write `::` for a literal `:` or `{{` for a literal `{`)"
+            }
+            TemplateError::UnclosedBrace => {
+                "scope template: `{` must be followed by a name of letters, digits or `_` and a `}` (write `{{` for a literal `{`)"
+            }
+            TemplateError::UnmatchedBrace => {
+                "scope template: `}` without `{` (write `}}` for a literal `}`)"
+            }
+            TemplateError::NotAScopeCharacter => {
+                "scope template: contains a character not allowed in a scope (space, quote, backslash, control or non-ASCII)"
+            }
+            TemplateError::AdjacentParameters => {
+                "scope template: two parameters need a letter, digit or `_` between them, or values could be split ambiguously"
+            }
+        }
+    }
+
+    /// Panics with [`message`](Self::message); in a `const` context this is a compile error.
+    #[doc(hidden)]
+    pub const fn panic(self) -> ! {
+        panic!("{}", self.message())
+    }
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+const fn is_name_char(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// One lexical piece of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// Literal bytes `start..end` of the template.
+    Literal(usize, usize),
+    /// One escaped literal character.
+    Escaped(u8),
+    /// A parameter whose name is bytes `start..end`.
+    Parameter(usize, usize),
+}
+
+/// The piece starting at `at` and where the next one starts.
+const fn next_piece(template: &[u8], at: usize) -> Result<(Piece, usize), TemplateError> {
+    let byte = template[at];
+    let following = if at + 1 < template.len() {
+        template[at + 1]
+    } else {
+        0
+    };
+    if byte == b'{' {
+        if following == b'{' {
+            return Ok((Piece::Escaped(b'{'), at + 2));
+        }
+        let mut end = at + 1;
+        while end < template.len() && is_name_char(template[end]) {
+            end += 1;
+        }
+        if end >= template.len() || template[end] != b'}' {
+            return Err(TemplateError::UnclosedBrace);
+        }
+        if end == at + 1 {
+            return Err(TemplateError::EmptyName);
+        }
+        return Ok((Piece::Parameter(at + 1, end), end + 1));
+    }
+    if byte == b'}' {
+        if following == b'}' {
+            return Ok((Piece::Escaped(b'}'), at + 2));
+        }
+        return Err(TemplateError::UnmatchedBrace);
+    }
+    if starts_parameter(template, at) {
+        if following == b':' {
+            return Ok((Piece::Escaped(b':'), at + 2));
+        }
+        let mut end = at + 1;
+        while end < template.len() && is_name_char(template[end]) {
+            end += 1;
+        }
+        if end == at + 1 {
+            return Err(TemplateError::EmptyName);
+        }
+        return Ok((Piece::Parameter(at + 1, end), end));
+    }
+    let mut end = at;
+    while end < template.len() {
+        let byte = template[end];
+        if byte == b'{' || byte == b'}' || starts_parameter(template, end) {
+            break;
+        }
+        if !is_scope_char(byte) {
+            return Err(TemplateError::NotAScopeCharacter);
+        }
+        end += 1;
+    }
+    Ok((Piece::Literal(at, end), end))
+}
+
+/// A `:` at the start, or after a character that cannot be part of a name.
+const fn starts_parameter(template: &[u8], at: usize) -> bool {
+    template[at] == b':' && (at == 0 || !is_name_char(template[at - 1]))
+}
+
+/// Checks a template against the grammar. `const`, for compile-time checks.
+pub const fn check_template(template: &str) -> Result<(), TemplateError> {
+    let bytes = template.as_bytes();
+    if bytes.is_empty() {
+        return Err(TemplateError::Empty);
+    }
+    let mut at = 0;
+    let mut after_parameter = false;
+    // Whether the literal since the last parameter has a name character in it.
+    let mut separated = false;
+    while at < bytes.len() {
+        let (piece, next) = match next_piece(bytes, at) {
+            Ok(found) => found,
+            Err(error) => return Err(error),
+        };
+        match piece {
+            Piece::Parameter(..) => {
+                if after_parameter && !separated {
+                    return Err(TemplateError::AdjacentParameters);
+                }
+                after_parameter = true;
+                separated = false;
+            }
+            Piece::Literal(start, end) => {
+                let mut index = start;
+                while index < end {
+                    if is_name_char(bytes[index]) {
+                        separated = true;
+                    }
+                    index += 1;
+                }
+            }
+            Piece::Escaped(_) => {}
+        }
+        at = next;
+    }
+    Ok(())
+}
+
+/// A parsed template, ready to bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScopeTemplate {
+    source: Box<str>,
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Parameter {
+        name: Box<str>,
+        /// The literal between this parameter and its neighbours, where the neighbour is a
+        /// parameter: a value must not contain it, or two bindings could give one scope.
+        separators: Vec<Box<str>>,
+    },
+}
+
+/// Why a template could not be bound to a request's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BindError {
+    /// The route has no such parameter: a configuration error.
+    MissingParameter(Box<str>),
+    /// A value broke the binding rules; it is request content, so it is never echoed.
+    RefusedValue,
+}
+
+impl ScopeTemplate {
+    pub(crate) fn parse(template: &str) -> Result<Self, TemplateError> {
+        check_template(template)?;
+        let bytes = template.as_bytes();
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            let (piece, next) = next_piece(bytes, at)?;
+            match piece {
+                Piece::Parameter(start, end) => segments.push(Segment::Parameter {
+                    name: template[start..end].into(),
+                    separators: Vec::new(),
+                }),
+                Piece::Literal(start, end) => push_literal(&mut segments, &template[start..end]),
+                Piece::Escaped(byte) => push_literal(&mut segments, &(byte as char).to_string()),
+            }
+            at = next;
+        }
+        // Each literal between two parameters separates both of them.
+        for index in 1..segments.len().saturating_sub(1) {
+            let between = match (&segments[index - 1], &segments[index], &segments[index + 1]) {
+                (Segment::Parameter { .. }, Segment::Literal(text), Segment::Parameter { .. }) => {
+                    Box::<str>::from(text.as_str())
+                }
+                _ => continue,
+            };
+            for neighbour in [index - 1, index + 1] {
+                if let Segment::Parameter { separators, .. } = &mut segments[neighbour] {
+                    separators.push(between.clone());
+                }
+            }
+        }
+        Ok(ScopeTemplate {
+            source: template.into(),
+            segments,
+        })
+    }
+
+    /// The template as written.
+    pub(crate) fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The parameter names, in order.
+    pub(crate) fn parameters(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Parameter { name, .. } => Some(&**name),
+            Segment::Literal(_) => None,
+        })
+    }
+
+    /// The concrete scope for these path values (SECURITY-BAR §6).
+    pub(crate) fn bind<'v>(
+        &self,
+        value_of: impl Fn(&str) -> Option<&'v str>,
+    ) -> Result<String, BindError> {
+        let mut scope = String::with_capacity(self.source.len() + 32);
+        for segment in &self.segments {
+            match segment {
+                Segment::Literal(text) => scope.push_str(text),
+                Segment::Parameter { name, separators } => {
+                    let value =
+                        value_of(name).ok_or_else(|| BindError::MissingParameter(name.clone()))?;
+                    if !is_bindable(value)
+                        || separators
+                            .iter()
+                            .any(|separator| value.contains(&**separator))
+                    {
+                        return Err(BindError::RefusedValue);
+                    }
+                    scope.push_str(value);
+                }
+            }
+        }
+        Ok(scope)
+    }
+}
+
+fn push_literal(segments: &mut Vec<Segment>, text: &str) {
+    match segments.last_mut() {
+        Some(Segment::Literal(literal)) => literal.push_str(text),
+        _ => segments.push(Segment::Literal(text.to_owned())),
+    }
+}
+
+/// Non-empty scope-token characters, and none of `*` (wildcard), `/` or `%` (decoded path
+/// structure and encodings).
+fn is_bindable(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|byte| is_scope_char(byte) && !matches!(byte, b'*' | b'/' | b'%'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bind(template: &str, params: &[(&str, &str)]) -> Result<String, BindError> {
+        ScopeTemplate::parse(template)
+            .unwrap()
+            .bind(|name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v))
+    }
+
+    #[test]
+    fn both_syntaxes_bind_the_same_scope() {
+        let params = [("room", "r1")];
+        assert_eq!(
+            bind("delete:comments-in-:room", &params).unwrap(),
+            "delete:comments-in-r1"
+        );
+        assert_eq!(
+            bind("delete:comments-in-{room}", &params).unwrap(),
+            "delete:comments-in-r1"
+        );
+        assert_eq!(bind(":room", &params).unwrap(), "r1");
+        assert_eq!(bind("read:all", &params).unwrap(), "read:all");
+    }
+
+    #[test]
+    fn colons_after_name_characters_are_literal() {
+        let template = ScopeTemplate::parse("delete:comments").unwrap();
+        assert_eq!(template.parameters().count(), 0);
+        let template = ScopeTemplate::parse("api:v1:read").unwrap();
+        assert_eq!(template.parameters().count(), 0);
+        let template = ScopeTemplate::parse(":org:room").unwrap();
+        assert_eq!(template.parameters().collect::<Vec<_>>(), ["org"]);
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(bind("a-::b", &[]).unwrap(), "a-:b");
+        assert_eq!(bind("{{x}}", &[]).unwrap(), "{x}");
+        assert_eq!(
+            bind("read:{{:room}}", &[("room", "r")]).unwrap(),
+            "read:{r}"
+        );
+        assert_eq!(bind("::", &[]).unwrap(), ":");
+    }
+
+    #[test]
+    fn bad_templates_are_refused_with_their_reason() {
+        let cases = [
+            ("", TemplateError::Empty),
+            ("a-:", TemplateError::EmptyName),
+            (":", TemplateError::EmptyName),
+            ("read:{}", TemplateError::EmptyName),
+            ("read:{room", TemplateError::UnclosedBrace),
+            ("read:{ro-om}", TemplateError::UnclosedBrace),
+            ("read:room}", TemplateError::UnmatchedBrace),
+            ("read comments", TemplateError::NotAScopeCharacter),
+            ("read:\"x\"", TemplateError::NotAScopeCharacter),
+            ("read:caf\u{e9}", TemplateError::NotAScopeCharacter),
+            (":org-:room", TemplateError::AdjacentParameters),
+            ("{org}{room}", TemplateError::AdjacentParameters),
+            ("{org}.:room", TemplateError::AdjacentParameters),
+        ];
+        for (template, expected) in cases {
+            assert_eq!(check_template(template), Err(expected), "{template:?}");
+            assert_eq!(ScopeTemplate::parse(template), Err(expected));
+        }
+        assert!(check_template("read:org-:org-room-:room").is_ok());
+    }
+
+    #[test]
+    fn unsafe_values_are_refused() {
+        for value in [
+            "",
+            "a b",
+            "a/b",
+            "a%2Fb",
+            "*",
+            "a*",
+            "caf\u{e9}",
+            "a\"b",
+            "a\\b",
+        ] {
+            assert_eq!(
+                bind("delete:comments-in-:room", &[("room", value)]),
+                Err(BindError::RefusedValue),
+                "{value:?}"
+            );
+        }
+        let uuid = "550e8400-e29b-41d4-a716-446655440000";
+        assert_eq!(
+            bind("add:comments-in-:room", &[("room", uuid)]).unwrap(),
+            format!("add:comments-in-{uuid}")
+        );
+    }
+
+    #[test]
+    fn values_may_not_contain_their_separators() {
+        let template = "read:org-:org-room-:room";
+        assert_eq!(
+            bind(template, &[("org", "a-room-b"), ("room", "c")]),
+            Err(BindError::RefusedValue)
+        );
+        assert_eq!(
+            bind(template, &[("org", "a"), ("room", "b-room-c")]),
+            Err(BindError::RefusedValue)
+        );
+        assert_eq!(
+            bind(template, &[("org", "a-b"), ("room", "c-d")]).unwrap(),
+            "read:org-a-b-room-c-d"
+        );
+    }
+
+    #[test]
+    fn a_missing_parameter_is_named() {
+        assert_eq!(
+            bind("read:{room}", &[("id", "1")]),
+            Err(BindError::MissingParameter("room".into()))
+        );
+    }
+}
