@@ -14,21 +14,35 @@
 //! | SCOPEGATE_JWKS_URL | fetch keys here instead of discovery | from discovery |
 //! | SCOPEGATE_ADDR | listen address | 127.0.0.1:3000 |
 //!
-//! Logging follows `RUST_LOG` (default `info`: one line per request).
+//! | route | requirement |
+//! |---|---|
+//! | GET /health | none |
+//! | GET /me | any valid token: `{"sub": ..., "scopes": [...]}` |
+//! | GET /rooms/{room}/comments | `read:comments-in-{room}` |
+//! | POST /rooms/{room}/comments | `add:comments-in-{room}` (201) |
+//! | DELETE /rooms/{room}/comments/{id} | `delete:comments-in-{room}` (204) |
+//! | GET /orgs/{org}/invoices | `read:invoices` and claim `org_id` equal to `{org}` |
 //!
-//! Routes so far: `GET /health` (no token) and `GET /me` (any valid token). The per-room scope
-//! requirements arrive with scopegate's scope templates.
+//! Granted scopes are the union of `scope`, `scp`, `permissions` and
+//! `https://my-apis/customScopes`. Logging follows `RUST_LOG` (default `info`: one line per
+//! request).
 
 use std::time::Instant;
 
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use scopegate::testing::TestIssuer;
-use scopegate::{AuthLayer, Authenticated, Validator};
+use scopegate::{
+    AuthLayer, Authenticated, GrantedScopes, Requirement, RouterExt, ScopeSource, Validator, scope,
+};
 use serde_json::{Value, json};
+
+/// The custom claim of the rooms story (seed 002), where an Auth0 Action puts per-room scopes.
+const CUSTOM_SCOPES: &str = "https://my-apis/customScopes";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -45,13 +59,39 @@ async fn main() -> Result<(), Error> {
         Ok(issuer) => (configured_validator(issuer)?, None),
         Err(_) => {
             let dev = TestIssuer::start().await?;
-            let validator = dev.validator().build()?;
+            let validator = dev
+                .validator()
+                .scope_source(ScopeSource::claim(CUSTOM_SCOPES))
+                .build()?;
             (validator, Some(dev))
         }
     };
 
     let app = Router::new()
         .route("/me", get(me))
+        .route_requiring(
+            "/rooms/{room}/comments",
+            get(list_comments),
+            scope!("read:comments-in-{room}"),
+        )
+        .route_requiring(
+            "/rooms/{room}/comments",
+            post(add_comment),
+            scope!("add:comments-in-{room}"),
+        )
+        .route_requiring(
+            "/rooms/{room}/comments/{id}",
+            delete(delete_comment),
+            scope!("delete:comments-in-{room}"),
+        )
+        .route_requiring(
+            "/orgs/{org}/invoices",
+            get(list_invoices),
+            Requirement::all_of([
+                scope!("read:invoices"),
+                Requirement::claim_equals("org_id", "org"),
+            ]),
+        )
         .layer(AuthLayer::new(validator))
         // Outside the layer: liveness does not depend on tokens or keys.
         .route("/health", get(|| async { "ok" }))
@@ -75,28 +115,34 @@ async fn main() -> Result<(), Error> {
 fn configured_validator(issuer: String) -> Result<Validator, Error> {
     let audience = std::env::var("SCOPEGATE_AUDIENCE")
         .map_err(|_| "SCOPEGATE_AUDIENCE is required when SCOPEGATE_ISSUER is set")?;
-    let mut builder = Validator::builder(issuer).audience(audience);
+    let mut builder = Validator::builder(issuer)
+        .audience(audience)
+        .scope_source(ScopeSource::claim(CUSTOM_SCOPES));
     if let Ok(jwks_url) = std::env::var("SCOPEGATE_JWKS_URL") {
         builder = builder.jwks_url(jwks_url);
     }
     Ok(builder.build()?)
 }
 
-/// `{"sub": ..., "scopes": [...]}`: the verified subject and the sorted `scope` claim.
-async fn me(auth: Authenticated) -> Json<Value> {
-    let mut scopes: Vec<String> = auth
-        .claim::<String>("scope")
-        .map(|scope| {
-            scope
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    scopes.sort();
-    scopes.dedup();
-    Json(json!({ "sub": auth.subject(), "scopes": scopes }))
+/// `{"sub": ..., "scopes": [...]}`: the verified subject and every granted scope, sorted.
+async fn me(auth: Authenticated, scopes: GrantedScopes) -> Json<Value> {
+    Json(json!({ "sub": auth.subject(), "scopes": scopes.iter().collect::<Vec<_>>() }))
+}
+
+async fn list_comments() -> Json<Value> {
+    Json(json!([]))
+}
+
+async fn add_comment() -> StatusCode {
+    StatusCode::CREATED
+}
+
+async fn delete_comment() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+async fn list_invoices() -> Json<Value> {
+    Json(json!([]))
 }
 
 /// One line per request: method, path, status, and the refusal reason when there is one.
@@ -119,26 +165,103 @@ async fn log_request(request: Request, next: Next) -> Response {
 }
 
 fn print_dev_guide(dev: &TestIssuer, base: &str) {
-    let token = dev
+    let hour = 60 * 60;
+    // Alice may read and add in room_1 (in the custom claim, as seed 002's Action does), and
+    // delete there through `scope`. She is Admin of org-a only (seed 000's Organizations).
+    let alice = dev
         .token()
         .subject("alice")
-        .scope("read:comments-in-room-1 add:comments-in-room-1")
-        .expires_in(60 * 60)
+        .scope("delete:comments-in-room_1 read:invoices")
+        .claim(
+            CUSTOM_SCOPES,
+            json!(["read:comments-in-room_1", "add:comments-in-room_1"]),
+        )
+        .claim("org_id", "org-a")
+        .expires_in(hour)
         .sign();
-    let expired = dev.token().subject("alice").expires_in(-3600).sign();
+    let expired = dev.token().subject("alice").expires_in(-hour).sign();
+    let bearer = |token: &str| format!("-H 'Authorization: Bearer {token}'");
+    let alice = bearer(&alice);
     println!();
-    println!("Built-in dev issuer: {}", dev.issuer());
-    println!("Tokens below are valid for one hour. Try:");
+    println!(
+        "Built-in dev issuer: {} (tokens valid for one hour)",
+        dev.issuer()
+    );
+    println!(
+        "Alice's token grants read/add/delete comments in room_1 and read:invoices for org-a."
+    );
     println!();
-    println!("  # 200, no token needed");
-    println!("  curl -i {base}/health");
-    println!("  # 401, no credentials: WWW-Authenticate: Bearer realm=...");
-    println!("  curl -i {base}/me");
-    println!("  # 200, {{\"sub\":\"alice\",\"scopes\":[...]}}");
-    println!("  curl -i -H 'Authorization: Bearer {token}' {base}/me");
-    println!("  # 401 invalid_token: expired");
-    println!("  curl -i -H 'Authorization: Bearer {expired}' {base}/me");
-    println!("  # 400 invalid_request: two credentials");
-    println!("  curl -i -H 'Authorization: Bearer a, Bearer b' {base}/me");
+    let examples = [
+        ("200", format!("{base}/health"), String::new(), "GET"),
+        (
+            "401 no credentials",
+            format!("{base}/me"),
+            String::new(),
+            "GET",
+        ),
+        (
+            "200 sub and scopes",
+            format!("{base}/me"),
+            alice.clone(),
+            "GET",
+        ),
+        (
+            "200",
+            format!("{base}/rooms/room_1/comments"),
+            alice.clone(),
+            "GET",
+        ),
+        (
+            "201",
+            format!("{base}/rooms/room_1/comments"),
+            alice.clone(),
+            "POST",
+        ),
+        (
+            "204",
+            format!("{base}/rooms/room_1/comments/7"),
+            alice.clone(),
+            "DELETE",
+        ),
+        (
+            "403 scope=add:comments-in-room_2",
+            format!("{base}/rooms/room_2/comments"),
+            alice.clone(),
+            "POST",
+        ),
+        (
+            "200",
+            format!("{base}/orgs/org-a/invoices"),
+            alice.clone(),
+            "GET",
+        ),
+        (
+            "403 org_id is org-a",
+            format!("{base}/orgs/org-b/invoices"),
+            alice.clone(),
+            "GET",
+        ),
+        (
+            "401 invalid_token (expired)",
+            format!("{base}/me"),
+            bearer(&expired),
+            "GET",
+        ),
+        (
+            "400 invalid_request",
+            format!("{base}/me"),
+            "-H 'Authorization: Bearer a, Bearer b'".into(),
+            "GET",
+        ),
+    ];
+    for (expect, url, auth, method) in examples {
+        println!("  # {method} -> {expect}");
+        let auth = if auth.is_empty() {
+            auth
+        } else {
+            format!("{auth} ")
+        };
+        println!("  curl -i -X {method} {auth}{url}");
+    }
     println!();
 }

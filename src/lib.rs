@@ -74,3 +74,8 @@ pub use scope::{GrantedScopes, Requirement, ScopeSource, TemplateError};
 pub use validate::{
     ConfigError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Validator, ValidatorBuilder,
 };
+
+/// The README's Rust snippets, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
