@@ -2,8 +2,9 @@
 //! token with the same key.
 //!
 //! `cargo bench --bench per_request` runs criterion groups (`RS256`, `ES256`, `EdDSA`, each with
-//! `floor` and `layer`), then prints the layer/floor ratio per algorithm, measured in the same
-//! process with interleaved rounds so both sides see the same machine state.
+//! `floor` and `layer`; `scopes`, an axum router with and without a path-bound requirement), then
+//! prints the ratios, measured in the same process with interleaved rounds so both sides see the
+//! same machine state.
 //!
 //! "layer" is one `AuthService::call` on a request carrying `Authorization: Bearer ...`, up to
 //! the inner service's response: header parsing, token parsing, key lookup in the cache,
@@ -17,16 +18,19 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::body::Body;
+use axum::routing::get;
 use criterion::{Criterion, criterion_group};
 use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
 use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
 use scopegate::testing::{TEST_AUDIENCE, TestIssuer};
-use scopegate::{Algorithm, AuthLayer, Validator};
+use scopegate::{Algorithm, AuthLayer, RouterExt, ScopeSource, Validator, scope};
 use serde::Deserialize;
 use tower::{Layer, Service, service_fn};
 
 const ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+const CUSTOM_SCOPES: &str = "https://my-apis/customScopes";
 
 /// What the floor decodes: the registered claims the layer also reads.
 #[derive(Deserialize)]
@@ -70,6 +74,7 @@ fn fixture() -> Fixture {
         // No background refresh may start during the measurement.
         .jwks_default_lifetime(day)
         .jwks_lifetime_bounds(day, day)
+        .scope_source(ScopeSource::claim(CUSTOM_SCOPES))
         .build()
         .expect("validator");
     runtime.block_on(validator.ready()).expect("keys fetched");
@@ -77,9 +82,15 @@ fn fixture() -> Fixture {
     let cases = ALGORITHMS
         .iter()
         .map(|&algorithm| {
+            // A realistic grant: a dozen scopes in `scope`, per-room scopes in a custom claim.
+            let rooms: Vec<String> = (0..20)
+                .flat_map(|room| [format!("read:comments-in-room_{room}"), format!("add:comments-in-room_{room}")])
+                .collect();
             let token = issuer
                 .token()
                 .algorithm(algorithm)
+                .scope("openid profile email read:invoices read:users write:users read:orgs read:rooms write:rooms read:files write:files admin:none")
+                .claim(CUSTOM_SCOPES, rooms)
                 .expires_in(2 * 60 * 60)
                 .sign();
             let jwk: Jwk =
@@ -139,6 +150,43 @@ fn layer_once(service: &mut scopegate::AuthService<Inner>, header: &HeaderValue)
     }
 }
 
+/// One request through an axum router: the future is polled with a no-op waker until it is done
+/// (nothing in it waits on I/O).
+fn router_once(router: &mut Router, header: &HeaderValue) {
+    let mut request = Request::get("/rooms/room_7/comments")
+        .body(Body::empty())
+        .expect("request");
+    request.headers_mut().insert(AUTHORIZATION, header.clone());
+    let mut future = pin!(router.call(request));
+    let mut context = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
+            let response = result.expect("infallible");
+            assert_eq!(response.status(), 200, "the router must accept the request");
+            black_box(response);
+            return;
+        }
+    }
+}
+
+/// The same route behind the layer, without and with `read:comments-in-{room}`.
+fn routers(validator: &Validator) -> (Router, Router) {
+    async fn list() -> &'static str {
+        "[]"
+    }
+    let plain = Router::new()
+        .route("/rooms/{room}/comments", get(list))
+        .layer(AuthLayer::new(validator.clone()));
+    let required = Router::new()
+        .route_requiring(
+            "/rooms/{room}/comments",
+            get(list),
+            scope!("read:comments-in-{room}"),
+        )
+        .layer(AuthLayer::new(validator.clone()));
+    (plain, required)
+}
+
 fn name(algorithm: Algorithm) -> &'static str {
     match algorithm {
         Algorithm::RS256 => "RS256",
@@ -158,34 +206,26 @@ fn per_request(c: &mut Criterion) {
         });
         group.finish();
     }
+    let case = &fixture.cases[0];
+    let (mut plain, mut required) = routers(&fixture.validator);
+    let mut group = c.benchmark_group("scopes");
+    group.bench_function("router", |b| {
+        b.iter(|| router_once(&mut plain, &case.header))
+    });
+    group.bench_function("router+requirement", |b| {
+        b.iter(|| router_once(&mut required, &case.header))
+    });
+    group.finish();
 }
 
-/// Median time per operation over interleaved rounds, then the ratio layer / floor.
+/// The ratios, from interleaved rounds of both sides.
 fn ratio_report() {
     let fixture = fixture();
-    const ROUNDS: usize = 15;
-    const PER_ROUND: u32 = 300;
     println!("\nlayer / floor, same process, {ROUNDS} interleaved rounds of {PER_ROUND}:");
     for case in &fixture.cases {
         let mut service = AuthLayer::new(fixture.validator.clone()).layer(inner_service());
-        let mut floor_times = Vec::with_capacity(ROUNDS);
-        let mut layer_times = Vec::with_capacity(ROUNDS);
-        for _ in 0..ROUNDS {
-            let start = Instant::now();
-            for _ in 0..PER_ROUND {
-                floor(case);
-            }
-            floor_times.push(start.elapsed() / PER_ROUND);
-            let start = Instant::now();
-            for _ in 0..PER_ROUND {
-                layer_once(&mut service, &case.header);
-            }
-            layer_times.push(start.elapsed() / PER_ROUND);
-        }
-        floor_times.sort();
-        layer_times.sort();
-        let floor_median = floor_times[ROUNDS / 2];
-        let layer_median = layer_times[ROUNDS / 2];
+        let (floor_median, layer_median) =
+            interleaved_medians(|| floor(case), || layer_once(&mut service, &case.header));
         println!(
             "  {:<6} floor {:>9.2?}  layer {:>9.2?}  ratio {:.3}",
             name(case.algorithm),
@@ -194,6 +234,39 @@ fn ratio_report() {
             layer_median.as_secs_f64() / floor_median.as_secs_f64()
         );
     }
+
+    let case = &fixture.cases[0];
+    let (mut plain, mut required) = routers(&fixture.validator);
+    let (plain_median, required_median) = interleaved_medians(
+        || router_once(&mut plain, &case.header),
+        || router_once(&mut required, &case.header),
+    );
+    println!(
+        "\nrouter+requirement / router ({} token, 51 granted scopes): {:.2?} / {:.2?} = ratio {:.3}",
+        name(case.algorithm),
+        required_median,
+        plain_median,
+        required_median.as_secs_f64() / plain_median.as_secs_f64()
+    );
+}
+
+const ROUNDS: usize = 15;
+const PER_ROUND: u32 = 300;
+
+/// Median per-operation times of `a` and `b`, measured in alternating rounds.
+fn interleaved_medians(mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration) {
+    let round = |operation: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..PER_ROUND {
+            operation();
+        }
+        start.elapsed() / PER_ROUND
+    };
+    let (mut a_times, mut b_times): (Vec<Duration>, Vec<Duration>) =
+        (0..ROUNDS).map(|_| (round(&mut a), round(&mut b))).unzip();
+    a_times.sort();
+    b_times.sort();
+    (a_times[ROUNDS / 2], b_times[ROUNDS / 2])
 }
 
 criterion_group!(benches, per_request);
