@@ -373,7 +373,13 @@ mod tests {
             RequirementMisconfigured,
         ];
         for kind in all {
-            assert!(kind.description().bytes().all(is_quoted_safe), "{kind:?}");
+            // Also valid as a gRPC `grpc-message` without percent-encoding.
+            assert!(
+                kind.description()
+                    .bytes()
+                    .all(|b| is_quoted_safe(b) && b != b'%'),
+                "{kind:?}"
+            );
         }
     }
 

@@ -138,6 +138,63 @@ where
     }
 }
 
+/// Refusals as gRPC clients expect them: HTTP 200 with `content-type: application/grpc`,
+/// `grpc-status` and `grpc-message`, plus the RFC 6750 `WWW-Authenticate` challenge.
+///
+/// | refusal | gRPC status |
+/// |---|---|
+/// | 400, 401 | `UNAUTHENTICATED` (16) |
+/// | 403 | `PERMISSION_DENIED` (7) |
+/// | 503 | `UNAVAILABLE` (14) |
+/// | 500 | `INTERNAL` (13) |
+///
+/// ```
+/// use scopegate::{AuthLayer, GrpcRejection, Validator};
+///
+/// # fn layer(validator: Validator) {
+/// // tonic::transport::Server::builder().layer(layer).add_service(...)
+/// let layer = AuthLayer::new(validator).on_rejection(GrpcRejection);
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrpcRejection;
+
+impl GrpcRejection {
+    /// The gRPC status code for a refusal.
+    pub fn code(error: &AuthError) -> u8 {
+        match error.status().as_u16() {
+            400 | 401 => 16,
+            403 => 7,
+            503 => 14,
+            _ => 13,
+        }
+    }
+}
+
+impl<B: Default> OnRejection<B> for GrpcRejection {
+    fn on_rejection(&self, error: &AuthError) -> Response<B> {
+        let mut response = Response::new(B::default());
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert(
+            "grpc-status",
+            http::HeaderValue::from(u16::from(Self::code(error))),
+        );
+        // The descriptions are fixed printable ASCII without `%`: valid grpc-message as they are.
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static(error.kind().description()),
+        );
+        if let Some(challenge) = error.www_authenticate() {
+            headers.insert(http::header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
 /// The service made by [`AuthLayer`].
 #[derive(Clone, Debug)]
 pub struct AuthService<S, R = DefaultRejection> {

@@ -66,7 +66,9 @@ pub use claims::{Authenticated, Claims};
 pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, ErrorKind};
 pub use jsonwebtoken::Algorithm;
-pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};
+pub use layer::{
+    AuthLayer, AuthService, DefaultRejection, GrpcRejection, OnRejection, ResponseFuture,
+};
 pub use require::{
     RequireLayer, RequireScope, RequireService, RouterExt, ScopeRequirement, require, require_scope,
 };
