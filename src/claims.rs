@@ -114,14 +114,7 @@ impl Authenticated {
     /// `None` when the claim is absent, does not deserialize into `T`, or appears more than once
     /// in the token (a repeated name is ambiguous, so it counts as absent).
     pub fn claim<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
-        let mut deserializer = serde_json::Deserializer::from_slice(&self.0.payload);
-        FindClaim {
-            name,
-            found: PhantomData,
-        }
-        .deserialize(&mut deserializer)
-        .ok()
-        .flatten()
+        find_claim(&self.0.payload, name)
     }
 
     /// The scopes this token grants, from every configured scope source.
@@ -157,6 +150,19 @@ impl fmt::Debug for Authenticated {
             .field("expires_at", &self.0.expires_at)
             .finish_non_exhaustive()
     }
+}
+
+/// One top-level member of a claims object, without building the whole object. `None` when it is
+/// absent, of another type, or repeated.
+pub(crate) fn find_claim<T: DeserializeOwned>(payload: &[u8], name: &str) -> Option<T> {
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    FindClaim {
+        name,
+        found: PhantomData,
+    }
+    .deserialize(&mut deserializer)
+    .ok()
+    .flatten()
 }
 
 /// Looks for one top-level member without building the whole object.

@@ -12,7 +12,8 @@ use tower_service::Service;
 use crate::bearer::bearer_token;
 use crate::claims::AuthContext;
 use crate::error::{AuthError, ErrorKind};
-use crate::validate::{Outcome, Validator};
+use crate::issuers::Issuers;
+use crate::validate::Outcome;
 
 /// Validates the bearer token of every request and hands the claims to the inner service.
 ///
@@ -47,16 +48,17 @@ use crate::validate::{Outcome, Validator};
 /// ```
 #[derive(Clone, Debug)]
 pub struct AuthLayer<R = DefaultRejection> {
-    validator: Validator,
+    validator: Issuers,
     allow_anonymous: bool,
     on_rejection: R,
 }
 
 impl AuthLayer {
-    /// Requires a valid bearer token on every request.
-    pub fn new(validator: Validator) -> Self {
+    /// Requires a valid bearer token on every request: from one [`Validator`](crate::Validator)'s
+    /// issuer, or from any of [`Issuers`].
+    pub fn new(validator: impl Into<Issuers>) -> Self {
         AuthLayer {
-            validator,
+            validator: validator.into(),
             allow_anonymous: false,
             on_rejection: DefaultRejection,
         }
@@ -199,7 +201,7 @@ impl<B: Default> OnRejection<B> for GrpcRejection {
 #[derive(Clone, Debug)]
 pub struct AuthService<S, R = DefaultRejection> {
     inner: S,
-    validator: Validator,
+    validator: Issuers,
     allow_anonymous: bool,
     on_rejection: R,
 }

@@ -53,6 +53,7 @@ mod bearer;
 mod claims;
 mod clock;
 mod error;
+mod issuers;
 pub mod jwks;
 mod layer;
 pub mod require;
@@ -65,6 +66,7 @@ pub mod testing;
 pub use claims::{Authenticated, Claims};
 pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, ErrorKind};
+pub use issuers::Issuers;
 pub use jsonwebtoken::Algorithm;
 pub use layer::{
     AuthLayer, AuthService, DefaultRejection, GrpcRejection, OnRejection, ResponseFuture,

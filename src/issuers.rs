@@ -1,0 +1,151 @@
+//! Several issuers behind one layer, each with its own audience, keys and options.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::claims::{Authenticated, find_claim};
+use crate::error::{AuthError, ErrorKind, Realm};
+use crate::validate::{ConfigError, Outcome, Validator};
+
+/// The issuers an API accepts: one [`Validator`] per issuer, chosen by the token's `iss` before
+/// any key is looked at.
+///
+/// A token naming an issuer outside the list is refused without any network request, and the
+/// keys of one issuer never verify another's tokens (each validator has its own key cache).
+/// Use it for one identity-provider tenant per customer, an Entra ID multi-tenant app that
+/// accepts a list of tenants, or staging next to production.
+///
+/// ```
+/// use scopegate::{AuthLayer, Issuers, Validator};
+///
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let issuers = Issuers::new([
+///     Validator::builder("https://tenant-a.example.com/").audience("api-a").build()?,
+///     Validator::builder("https://tenant-b.example.com/").audience("api-b").build()?,
+/// ])?;
+/// let layer = AuthLayer::new(issuers);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Issuers {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// The first validator: the realm of challenges, and the only one when `by_issuer` is empty.
+    first: Validator,
+    by_issuer: HashMap<Box<str>, Validator>,
+    max_token_bytes: usize,
+}
+
+impl Issuers {
+    /// Accepts tokens from each validator's issuer. Refused: an empty list, or an issuer listed
+    /// twice.
+    pub fn new(validators: impl IntoIterator<Item = Validator>) -> Result<Issuers, ConfigError> {
+        let mut validators = validators.into_iter();
+        let first = validators
+            .next()
+            .ok_or_else(|| ConfigError::new("Issuers::new needs at least one validator"))?;
+        let mut by_issuer = HashMap::new();
+        let mut max_token_bytes = first.max_token_bytes();
+        for validator in validators {
+            if validator.issuer() == first.issuer() || by_issuer.contains_key(validator.issuer()) {
+                return Err(ConfigError::new(format!(
+                    "issuer {:?} is listed twice",
+                    validator.issuer()
+                )));
+            }
+            max_token_bytes = max_token_bytes.max(validator.max_token_bytes());
+            by_issuer.insert(Box::from(validator.issuer()), validator);
+        }
+        if !by_issuer.is_empty() {
+            by_issuer.insert(Box::from(first.issuer()), first.clone());
+        }
+        Ok(Issuers {
+            inner: Arc::new(Inner {
+                first,
+                by_issuer,
+                max_token_bytes,
+            }),
+        })
+    }
+
+    /// Validates `token` with the validator of its issuer.
+    pub async fn validate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        match self.select(token) {
+            Ok(validator) => validator.validate(token).await,
+            Err(kind) => Err(self.error(kind)),
+        }
+    }
+
+    /// The validator for the token's `iss`. With one issuer, that validator does every check
+    /// itself; with several, the `iss` is read first (without trusting it: the chosen validator
+    /// checks everything again).
+    fn select(&self, token: &str) -> Result<&Validator, ErrorKind> {
+        let inner = &*self.inner;
+        if inner.by_issuer.is_empty() {
+            return Ok(&inner.first);
+        }
+        let issuer = peek_issuer(token, inner.max_token_bytes)?;
+        inner
+            .by_issuer
+            .get(issuer.as_str())
+            .ok_or(ErrorKind::IssuerMismatch)
+    }
+
+    pub(crate) fn validate_cached(&self, token: &str) -> Outcome {
+        match self.select(token) {
+            Ok(validator) => validator.validate_cached(token),
+            Err(kind) => Outcome::Done(Err(kind)),
+        }
+    }
+
+    pub(crate) fn realm(&self) -> Option<&Realm> {
+        self.inner.first.realm()
+    }
+
+    pub(crate) fn max_token_bytes(&self) -> usize {
+        self.inner.max_token_bytes
+    }
+
+    pub(crate) fn error(&self, kind: ErrorKind) -> AuthError {
+        self.inner.first.error(kind)
+    }
+}
+
+impl From<Validator> for Issuers {
+    fn from(validator: Validator) -> Self {
+        let max_token_bytes = validator.max_token_bytes();
+        Issuers {
+            inner: Arc::new(Inner {
+                first: validator,
+                by_issuer: HashMap::new(),
+                max_token_bytes,
+            }),
+        }
+    }
+}
+
+/// The unverified `iss` of a token, only to choose its validator.
+fn peek_issuer(token: &str, max_token_bytes: usize) -> Result<String, ErrorKind> {
+    if token.len() > max_token_bytes {
+        return Err(ErrorKind::TokenTooLong);
+    }
+    let mut segments = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return Err(ErrorKind::MalformedToken);
+    };
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| ErrorKind::MalformedToken)?;
+    find_claim::<String>(&payload, "iss").ok_or(ErrorKind::IssuerMismatch)
+}
