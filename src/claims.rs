@@ -10,7 +10,7 @@ use jsonwebtoken::Algorithm;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use crate::error::{AuthError, ErrorKind, Realm};
-use crate::scope::{GrantedScopes, ScopeSource};
+use crate::scope::{GrantedScopes, RolePolicy, ScopeSource};
 use serde_json::Value;
 
 /// A verified access token: typed registered claims, and any other claim by name.
@@ -50,6 +50,7 @@ pub(crate) struct AuthenticatedParts {
     pub(crate) scope_sources: Arc<[ScopeSource]>,
     pub(crate) scope_claims: Vec<Option<Value>>,
     pub(crate) wildcard_grants: bool,
+    pub(crate) role_policy: Option<Arc<RolePolicy>>,
     /// Built on first use: routes without a requirement never pay for it.
     pub(crate) granted: OnceLock<GrantedScopes>,
 }
@@ -126,7 +127,11 @@ impl Authenticated {
                 .iter()
                 .zip(&parts.scope_claims)
                 .filter_map(|(source, value)| Some((source, value.as_ref()?)));
-            GrantedScopes::from_claims(claims, parts.wildcard_grants)
+            let mut from_roles = Vec::new();
+            if let Some(policy) = &parts.role_policy {
+                policy.expand(&parts.payload, &mut from_roles);
+            }
+            GrantedScopes::from_claims(from_roles, claims, parts.wildcard_grants)
         })
     }
 
@@ -199,11 +204,10 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for FindClaim<'_, T> {
                 return Err(de::Error::custom("repeated claim"));
             } else {
                 seen = true;
-                // A value of another type is "not this claim", not a malformed token.
-                found = map
-                    .next_value::<serde_json::Value>()
-                    .ok()
-                    .and_then(|value| serde_json::from_value(value).ok());
+                // Straight into `T`, never through `Value`, which would resolve repeated keys
+                // inside the claim last-wins. A value of another type ends the search: the
+                // caller gets `None`, "not this claim", never an error.
+                found = Some(map.next_value::<T>()?);
             }
         }
         Ok(found)
@@ -343,6 +347,7 @@ mod tests {
             scope_sources: ScopeSource::defaults().into(),
             scope_claims: vec![None; 3],
             wildcard_grants: false,
+            role_policy: None,
             granted: OnceLock::new(),
         })
     }

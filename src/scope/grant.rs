@@ -124,12 +124,13 @@ struct Granted {
 }
 
 impl GrantedScopes {
-    /// Builds the set from each source's claim value (`None`: the claim is absent).
+    /// Builds the set from each present source claim's value, plus `scopes` granted otherwise
+    /// (role expansion).
     pub(crate) fn from_claims<'a>(
+        mut scopes: Vec<Box<str>>,
         claims: impl IntoIterator<Item = (&'a ScopeSource, &'a Value)>,
         wildcards: bool,
     ) -> Self {
-        let mut scopes = Vec::new();
         for (source, value) in claims {
             source.collect(value, &mut scopes);
         }
@@ -193,7 +194,7 @@ mod tests {
     use serde_json::json;
 
     fn granted(pairs: &[(ScopeSource, Value)], wildcards: bool) -> GrantedScopes {
-        GrantedScopes::from_claims(pairs.iter().map(|(s, v)| (s, v)), wildcards)
+        GrantedScopes::from_claims(Vec::new(), pairs.iter().map(|(s, v)| (s, v)), wildcards)
     }
 
     #[test]

@@ -7,10 +7,12 @@
 
 mod grant;
 mod requirement;
+mod roles;
 mod template;
 
 pub(crate) use grant::is_scope_token;
 pub use grant::{GrantedScopes, ScopeSource};
 pub(crate) use requirement::Denial;
 pub use requirement::Requirement;
+pub use roles::RolePolicy;
 pub use template::{TemplateError, check_template};

@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ErrorKind, Realm};
 use crate::jwks::keys::{AlgorithmSet, KeySet, VerifyingKey};
 use crate::jwks::{CachePolicy, FetchError, Immediate, JwksFetcher, KeyCache, Remote, check_url};
-use crate::scope::ScopeSource;
+use crate::scope::{RolePolicy, ScopeSource};
 use token::{Member, ParsedToken, RawClaims, TokenType};
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
@@ -73,6 +73,7 @@ struct Inner {
     realm: Option<Realm>,
     scope_sources: Arc<[ScopeSource]>,
     wildcard_grants: bool,
+    role_policy: Option<Arc<RolePolicy>>,
     keys: Arc<KeyCache>,
     clock: Arc<dyn Clock>,
 }
@@ -287,6 +288,7 @@ impl Validator {
             scope_sources: inner.scope_sources.clone(),
             scope_claims: captured.into_iter().map(Member::into_value).collect(),
             wildcard_grants: inner.wildcard_grants,
+            role_policy: inner.role_policy.clone(),
             granted: OnceLock::new(),
         }))
     }
@@ -403,6 +405,7 @@ pub struct ValidatorBuilder {
     realm: Option<String>,
     scope_sources: Vec<ScopeSource>,
     wildcard_grants: bool,
+    role_policy: Option<RolePolicy>,
     source: KeySource,
     fetcher: Option<Arc<dyn JwksFetcher>>,
     clock: Arc<dyn Clock>,
@@ -424,6 +427,7 @@ impl ValidatorBuilder {
             realm: None,
             scope_sources: ScopeSource::defaults(),
             wildcard_grants: false,
+            role_policy: None,
             source: KeySource::Discovery,
             fetcher: None,
             clock: Arc::new(SystemClock),
@@ -538,6 +542,13 @@ impl ValidatorBuilder {
     /// scopes only: a path value can never contain `*`, so a request cannot widen a grant.
     pub fn wildcard_grants(mut self, enabled: bool) -> Self {
         self.wildcard_grants = enabled;
+        self
+    }
+
+    /// Grants scopes from the user's roles per tenant, as `policy` defines them (see
+    /// [`RolePolicy`]).
+    pub fn role_policy(mut self, policy: RolePolicy) -> Self {
+        self.role_policy = Some(policy);
         self
     }
 
@@ -707,6 +718,7 @@ impl ValidatorBuilder {
                 realm,
                 scope_sources: self.scope_sources.into(),
                 wildcard_grants: self.wildcard_grants,
+                role_policy: self.role_policy.map(Arc::new),
                 keys: Arc::new(keys),
                 clock: self.clock,
             }),

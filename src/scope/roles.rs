@@ -1,0 +1,270 @@
+//! Roles per tenant in a claim, turned into granted scopes by a policy the API holds.
+//!
+//! The token carries which role the user has in which tenant, for example
+//! `"https://my-apis/roles": {"room_1": "admin", "room_2": ["member"]}`; the API decides what
+//! each role may do. So the identity provider never has to enumerate every per-room scope, and
+//! route requirements (`add:comments-in-:room`) stay the same whichever way grants arrive.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use super::template::ScopeTemplate;
+use crate::validate::ConfigError;
+
+/// The one parameter a role's templates may use: the tenant the role is held in.
+const TENANT: &str = "tenant";
+
+/// What each role grants, as scope templates over `{tenant}`, and the claim holding the
+/// user's roles per tenant.
+///
+/// In code:
+///
+/// ```
+/// use scopegate::RolePolicy;
+///
+/// let policy = RolePolicy::new("https://my-apis/roles")
+///     .role("admin", ["add:comments-in-{tenant}", "delete:comments-in-{tenant}"])?
+///     .role("member", ["add:comments-in-{tenant}"])?;
+/// # Ok::<(), scopegate::ConfigError>(())
+/// ```
+///
+/// From a file, with any serde format (`serde_json`, `toml`, ...):
+///
+/// ```
+/// use scopegate::RolePolicy;
+///
+/// let policy: RolePolicy = serde_json::from_str(r#"{
+///     "claim": "https://my-apis/roles",
+///     "roles": {
+///         "admin": ["add:comments-in-{tenant}", "delete:comments-in-{tenant}"],
+///         "member": ["add:comments-in-{tenant}"]
+///     }
+/// }"#)?;
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+///
+/// The claim is an object from tenant to a role name or an array of role names. Tenant values
+/// obey the path-value rules (a non-empty scope-token without `*`, `/` or `%`); an entry that
+/// breaks them, an unknown role, or a value of the wrong type grants nothing. A repeated tenant
+/// in the object, or a repeated claim, makes the whole claim grant nothing.
+#[derive(Clone, Debug)]
+pub struct RolePolicy {
+    claim: Box<str>,
+    roles: BTreeMap<Box<str>, Vec<ScopeTemplate>>,
+}
+
+impl RolePolicy {
+    /// A policy reading roles from `claim` (its literal top-level name), with no roles yet.
+    pub fn new(claim: impl Into<String>) -> Self {
+        RolePolicy {
+            claim: claim.into().into(),
+            roles: BTreeMap::new(),
+        }
+    }
+
+    /// What `role` grants in a tenant: templates whose only parameter is `{tenant}` (or
+    /// `:tenant`), or plain scopes. Calling it again for a role adds to it.
+    pub fn role<'t>(
+        mut self,
+        role: &str,
+        templates: impl IntoIterator<Item = &'t str>,
+    ) -> Result<Self, ConfigError> {
+        let parsed = templates
+            .into_iter()
+            .map(|template| parse_role_template(role, template))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.roles.entry(role.into()).or_default().extend(parsed);
+        Ok(self)
+    }
+
+    /// The claim holding the roles.
+    pub fn claim(&self) -> &str {
+        &self.claim
+    }
+
+    /// Adds the scopes the token's roles grant to `out`. `payload` is the verified claims JSON.
+    pub(crate) fn expand(&self, payload: &[u8], out: &mut Vec<Box<str>>) {
+        let Some(RoleMap(entries)) = crate::claims::find_claim::<RoleMap>(payload, &self.claim)
+        else {
+            tracing::debug!(claim = %self.claim, "scopegate: role claim absent, repeated or malformed; it grants nothing");
+            return;
+        };
+        for (tenant, roles) in &entries {
+            for role in roles {
+                let Some(templates) = self.roles.get(role.as_str()) else {
+                    tracing::debug!("scopegate: unknown role grants nothing");
+                    continue;
+                };
+                for template in templates {
+                    match template.bind(|name| (name == TENANT).then_some(tenant.as_str())) {
+                        Ok(scope) => out.push(scope.into()),
+                        Err(_) => tracing::debug!(
+                            "scopegate: a tenant value breaks the binding rules; it grants nothing"
+                        ),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn parse_role_template(role: &str, template: &str) -> Result<ScopeTemplate, ConfigError> {
+    let parsed = ScopeTemplate::parse(template).map_err(|error| {
+        ConfigError::new(format!("role {role:?}: template {template:?}: {error}"))
+    })?;
+    if let Some(other) = parsed.parameters().find(|name| *name != TENANT) {
+        return Err(ConfigError::new(format!(
+            "role {role:?}: template {template:?} uses the parameter `{other}`; role templates may only use `{{tenant}}`"
+        )));
+    }
+    Ok(parsed)
+}
+
+impl<'de> Deserialize<'de> for RolePolicy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Document {
+            claim: String,
+            roles: BTreeMap<String, Vec<String>>,
+        }
+        let document = Document::deserialize(deserializer)?;
+        let mut policy = RolePolicy::new(document.claim);
+        for (role, templates) in &document.roles {
+            policy = policy
+                .role(role, templates.iter().map(String::as_str))
+                .map_err(de::Error::custom)?;
+        }
+        Ok(policy)
+    }
+}
+
+/// The claim's value: tenant to role names, with repeated tenants refused.
+struct RoleMap(Vec<(String, Vec<String>)>);
+
+impl<'de> Deserialize<'de> for RoleMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RoleMapVisitor)
+    }
+}
+
+struct RoleMapVisitor;
+
+impl<'de> Visitor<'de> for RoleMapVisitor {
+    type Value = RoleMap;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object from tenant to role names")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RoleMap, A::Error> {
+        let mut entries: Vec<(String, Vec<String>)> = Vec::new();
+        while let Some(tenant) = map.next_key::<String>()? {
+            if entries.iter().any(|(seen, _)| *seen == tenant) {
+                return Err(de::Error::custom("repeated tenant"));
+            }
+            // A value of the wrong shape grants nothing for this tenant, not for the others.
+            let roles = match map.next_value::<Value>()? {
+                Value::String(role) => vec![role],
+                Value::Array(items) => items
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        Value::String(role) => Some(role),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            entries.push((tenant, roles));
+        }
+        Ok(RoleMap(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RolePolicy {
+        RolePolicy::new("roles")
+            .role(
+                "admin",
+                ["add:comments-in-{tenant}", "delete:comments-in-:tenant"],
+            )
+            .unwrap()
+            .role("member", ["add:comments-in-{tenant}"])
+            .unwrap()
+            .role("auditor", ["read:audit"])
+            .unwrap()
+    }
+
+    fn expand(payload: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        policy().expand(payload.as_bytes(), &mut out);
+        let mut out: Vec<String> = out.into_iter().map(String::from).collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn roles_expand_per_tenant() {
+        assert_eq!(
+            expand(r#"{"roles":{"room_1":"admin","room_2":["member","auditor"]}}"#),
+            [
+                "add:comments-in-room_1",
+                "add:comments-in-room_2",
+                "delete:comments-in-room_1",
+                "read:audit"
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_role_claims_grant_nothing() {
+        for payload in [
+            r#"{}"#,
+            r#"{"roles":"admin"}"#,
+            r#"{"roles":["admin"]}"#,
+            r#"{"roles":null}"#,
+            r#"{"roles":{"room_1":5}}"#,
+            r#"{"roles":{"room_1":{"admin":true}}}"#,
+            r#"{"roles":{"room_1":"owner"}}"#,
+            r#"{"roles":{"room_1":"Admin"}}"#,
+            r#"{"roles":{"room_1":"member","room_1":"admin"}}"#,
+            r#"{"roles":{"room_1":"admin"},"roles":{"room_1":"admin"}}"#,
+        ] {
+            assert!(expand(payload).is_empty(), "{payload}");
+        }
+    }
+
+    #[test]
+    fn unsafe_tenant_values_grant_nothing() {
+        for tenant in ["", "a b", "a/b", "a%2F", "*", "caf\u{e9}"] {
+            let payload = serde_json::json!({"roles": {tenant: "admin"}}).to_string();
+            assert!(expand(&payload).is_empty(), "{tenant:?}");
+        }
+        // The other tenants of the same claim still grant.
+        assert_eq!(
+            expand(r#"{"roles":{"*":"admin","room_3":"member"}}"#),
+            ["add:comments-in-room_3"]
+        );
+    }
+
+    #[test]
+    fn policies_refuse_other_parameters_and_bad_templates() {
+        assert!(
+            RolePolicy::new("roles")
+                .role("admin", ["add:{room}"])
+                .is_err()
+        );
+        assert!(RolePolicy::new("roles").role("admin", ["add:{}"]).is_err());
+        let document = r#"{"claim":"roles","roles":{"admin":["add:{org}"]}}"#;
+        assert!(serde_json::from_str::<RolePolicy>(document).is_err());
+        let typo = r#"{"claim":"roles","role":{"admin":["add:{tenant}"]}}"#;
+        assert!(serde_json::from_str::<RolePolicy>(typo).is_err());
+    }
+}
