@@ -10,7 +10,7 @@ use jsonwebtoken::Algorithm;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use crate::error::{AuthError, ErrorKind, Realm};
-use crate::scope::{GrantedScopes, RolePolicy, ScopeSource};
+use crate::scope::{CachedResolver, GrantedScopes, RolePolicy, ScopeSource};
 use serde_json::Value;
 
 /// A verified access token: typed registered claims, and any other claim by name.
@@ -51,6 +51,7 @@ pub(crate) struct AuthenticatedParts {
     pub(crate) scope_claims: Vec<Option<Value>>,
     pub(crate) wildcard_grants: bool,
     pub(crate) role_policy: Option<Arc<RolePolicy>>,
+    pub(crate) resolver: Option<Arc<CachedResolver>>,
     /// Built on first use: routes without a requirement never pay for it.
     pub(crate) granted: OnceLock<GrantedScopes>,
 }
@@ -133,6 +134,10 @@ impl Authenticated {
             }
             GrantedScopes::from_claims(from_roles, claims, parts.wildcard_grants)
         })
+    }
+
+    pub(crate) fn resolver(&self) -> Option<&Arc<CachedResolver>> {
+        self.0.resolver.as_ref()
     }
 
     /// All claims, deserialized into `T`.
@@ -348,6 +353,7 @@ mod tests {
             scope_claims: vec![None; 3],
             wildcard_grants: false,
             role_policy: None,
+            resolver: None,
             granted: OnceLock::new(),
         })
     }

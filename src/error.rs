@@ -87,6 +87,10 @@ pub enum ErrorKind {
     /// monitoring see a server-side outage rather than a bad token.
     KeysUnavailable,
 
+    /// A [`GrantResolver`](crate::GrantResolver) that a requirement needed failed. The request
+    /// is never let through; it is answered 503 because the grants are unavailable, not refused.
+    GrantsUnavailable,
+
     // --- 500 -------------------------------------------------------------------------------
     /// An extractor ran on a route that the scopegate layer does not wrap.
     LayerMissing,
@@ -130,6 +134,7 @@ impl ErrorKind {
             ClaimsShape => "the token claims do not have the expected shape",
             InsufficientScope => "the token does not grant the scope this request requires",
             KeysUnavailable => "verification keys are unavailable",
+            GrantsUnavailable => "the grants for this request are unavailable",
             LayerMissing => "authentication is not configured for this route",
             RequirementMisconfigured => "the scope requirement of this route is misconfigured",
         }
@@ -155,7 +160,7 @@ impl ErrorKind {
             | CommaJoinedCredentials
             | MalformedAuthorizationHeader => StatusCode::BAD_REQUEST,
             InsufficientScope => StatusCode::FORBIDDEN,
-            KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            KeysUnavailable | GrantsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             LayerMissing | RequirementMisconfigured => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -369,6 +374,7 @@ mod tests {
             ClaimsShape,
             InsufficientScope,
             KeysUnavailable,
+            GrantsUnavailable,
             LayerMissing,
             RequirementMisconfigured,
         ];

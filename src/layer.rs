@@ -322,7 +322,7 @@ impl<F, B, E> ResponseFuture<F, B, E> {
         }
     }
 
-    fn waiting(future: WaitingFuture<B, E>) -> Self {
+    pub(crate) fn waiting(future: WaitingFuture<B, E>) -> Self {
         ResponseFuture {
             state: State::Waiting { future },
         }

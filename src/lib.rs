@@ -74,7 +74,10 @@ pub use layer::{
 pub use require::{
     RequireLayer, RequireScope, RequireService, RouterExt, ScopeRequirement, require, require_scope,
 };
-pub use scope::{GrantedScopes, Requirement, RolePolicy, ScopeSource, TemplateError};
+pub use scope::{
+    GrantResolver, GrantedScopes, Requirement, ResolveError, ResolveRequest, RolePolicy,
+    ScopeSource, TemplateError,
+};
 pub use validate::{
     ConfigError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Validator, ValidatorBuilder,
 };

@@ -34,6 +34,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
@@ -46,7 +47,7 @@ use tower_service::Service;
 use crate::claims::{AuthContext, Authenticated};
 use crate::error::{AuthError, ErrorKind};
 use crate::layer::{DefaultRejection, OnRejection, ResponseFuture};
-use crate::scope::{Denial, Requirement};
+use crate::scope::{CachedResolver, Denial, Requirement};
 
 /// A layer that refuses requests whose token does not meet `requirement`.
 ///
@@ -120,7 +121,9 @@ pub struct RequireService<S, R = DefaultRejection> {
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireService<S, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
     R: OnRejection<ResBody>,
 {
     type Response = Response<ResBody>;
@@ -133,18 +136,74 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
-        match authorize(&self.requirement, &mut parts) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body))),
-            Err(error) => ResponseFuture::rejected(self.on_rejection.on_rejection(&error)),
+        match decide(&self.requirement, &mut parts) {
+            Decision::Allowed => {
+                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+            }
+            Decision::Refused(error) => {
+                ResponseFuture::rejected(self.on_rejection.on_rejection(&error))
+            }
+            Decision::Resolve(pending) => {
+                // The ready service goes into the future; a clone stays for the next call.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let on_rejection = self.on_rejection.clone();
+                ResponseFuture::waiting(Box::pin(async move {
+                    match pending.finish().await {
+                        Ok(()) => inner.call(Request::from_parts(parts, body)).await,
+                        Err(error) => Ok(on_rejection.on_rejection(&error)),
+                    }
+                }))
+            }
+        }
+    }
+}
+
+/// What the synchronous part of a requirement check decided.
+pub(crate) enum Decision {
+    Allowed,
+    Refused(AuthError),
+    /// The token's own grants fall short; a grant resolver may supply the rest.
+    Resolve(Box<PendingGrants>),
+}
+
+/// A requirement check waiting for a grant resolver.
+pub(crate) struct PendingGrants {
+    requirement: Requirement,
+    auth: Authenticated,
+    context: AuthContext,
+    params: Vec<(String, String)>,
+    resolver: Arc<CachedResolver>,
+    refusal: AuthError,
+}
+
+impl PendingGrants {
+    pub(crate) async fn finish(self) -> Result<(), AuthError> {
+        let Ok(extra) = self.resolver.grants(&self.auth, &self.params).await else {
+            return Err(self.context.error(ErrorKind::GrantsUnavailable));
+        };
+        let granted = self.auth.scopes().with_extra(&extra);
+        let value_of = |name: &str| {
+            self.params
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        match self.requirement.check(&self.auth, &granted, &value_of) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(self.refusal),
         }
     }
 }
 
 /// The one decision every way of declaring a requirement shares.
-pub(crate) fn authorize(requirement: &Requirement, parts: &mut Parts) -> Result<(), AuthError> {
-    let context = AuthContext::of(parts)?.clone();
+pub(crate) fn decide(requirement: &Requirement, parts: &mut Parts) -> Decision {
+    let context = match AuthContext::of(parts) {
+        Ok(context) => context.clone(),
+        Err(error) => return Decision::Refused(error),
+    };
     let Some(auth) = parts.extensions.get::<Authenticated>().cloned() else {
-        return Err(context.error(ErrorKind::MissingCredentials));
+        return Decision::Refused(context.error(ErrorKind::MissingCredentials));
     };
     let params = path_params(parts);
     let value_of = |name: &str| match &params {
@@ -155,7 +214,7 @@ pub(crate) fn authorize(requirement: &Requirement, parts: &mut Parts) -> Result<
         PathValues::None | PathValues::InvalidUtf8 => None,
     };
     let denial = match requirement.check(&auth, auth.scopes(), &value_of) {
-        Ok(()) => return Ok(()),
+        Ok(()) => return Decision::Allowed,
         // A value that is not UTF-8 cannot bind; it is refused like any unsafe value.
         Err(Denial::MissingParameter(_)) if matches!(params, PathValues::InvalidUtf8) => {
             Denial::Insufficient(None)
@@ -164,12 +223,31 @@ pub(crate) fn authorize(requirement: &Requirement, parts: &mut Parts) -> Result<
     };
     match denial {
         Denial::Insufficient(scopes) => {
-            tracing::debug!(%requirement, "scopegate: insufficient scope");
             let error = context.error(ErrorKind::InsufficientScope);
-            Err(match scopes {
-                Some(scopes) => error.with_scope(&scopes),
+            let refusal = match &scopes {
+                Some(scopes) => error.with_scope(scopes),
                 None => error,
-            })
+            };
+            // Only a requirement whose values bound can be met by more grants.
+            if let (Some(_), Some(resolver)) = (&scopes, auth.resolver()) {
+                let params = match &params {
+                    PathValues::Decoded(params) => params
+                        .iter()
+                        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                return Decision::Resolve(Box::new(PendingGrants {
+                    requirement: requirement.clone(),
+                    resolver: resolver.clone(),
+                    auth,
+                    context,
+                    params,
+                    refusal,
+                }));
+            }
+            tracing::debug!(%requirement, "scopegate: insufficient scope");
+            Decision::Refused(refusal)
         }
         Denial::MissingParameter(parameter) => {
             let route = parts
@@ -183,7 +261,7 @@ pub(crate) fn authorize(requirement: &Requirement, parts: &mut Parts) -> Result<
                 %requirement,
                 "scopegate: the requirement names a path parameter the route does not have; refusing"
             );
-            Err(context.error(ErrorKind::RequirementMisconfigured))
+            Decision::Refused(context.error(ErrorKind::RequirementMisconfigured))
         }
     }
 }
@@ -238,7 +316,13 @@ impl<S: Send + Sync, T: ScopeRequirement> FromRequestParts<S> for RequireScope<T
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        authorize(T::requirement(), parts).map(|()| RequireScope(PhantomData))
+        match decide(T::requirement(), parts) {
+            Decision::Allowed => Ok(RequireScope(PhantomData)),
+            Decision::Refused(error) => Err(error),
+            Decision::Resolve(pending) => {
+                pending.finish().await.map(|()| RequireScope(PhantomData))
+            }
+        }
     }
 }
 

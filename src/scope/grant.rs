@@ -121,6 +121,7 @@ struct Granted {
     scopes: Vec<Box<str>>,
     /// With wildcard grants on: the prefixes of granted scopes ending in `*`.
     wildcard_prefixes: Vec<Box<str>>,
+    wildcards_enabled: bool,
 }
 
 impl GrantedScopes {
@@ -149,7 +150,16 @@ impl GrantedScopes {
         GrantedScopes(Arc::new(Granted {
             scopes,
             wildcard_prefixes,
+            wildcards_enabled: wildcards,
         }))
+    }
+
+    /// This set plus `extra` (from a grant resolver); strings that are not scope-tokens are
+    /// dropped.
+    pub(crate) fn with_extra(&self, extra: &[Box<str>]) -> GrantedScopes {
+        let mut scopes = self.0.scopes.clone();
+        scopes.extend(extra.iter().filter(|scope| is_scope_token(scope)).cloned());
+        GrantedScopes::from_claims(scopes, [], self.0.wildcards_enabled)
     }
 
     /// Whether `scope` is granted: one exact element of the set, or, with wildcard grants on,

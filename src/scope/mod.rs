@@ -7,6 +7,7 @@
 
 mod grant;
 mod requirement;
+mod resolver;
 mod roles;
 mod template;
 
@@ -14,5 +15,7 @@ pub(crate) use grant::is_scope_token;
 pub use grant::{GrantedScopes, ScopeSource};
 pub(crate) use requirement::Denial;
 pub use requirement::Requirement;
+pub(crate) use resolver::CachedResolver;
+pub use resolver::{GrantResolver, ResolveError, ResolveRequest};
 pub use roles::RolePolicy;
 pub use template::{TemplateError, check_template};

@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ErrorKind, Realm};
 use crate::jwks::keys::{AlgorithmSet, KeySet, VerifyingKey};
 use crate::jwks::{CachePolicy, FetchError, Immediate, JwksFetcher, KeyCache, Remote, check_url};
-use crate::scope::{RolePolicy, ScopeSource};
+use crate::scope::{CachedResolver, GrantResolver, RolePolicy, ScopeSource};
 use token::{Member, ParsedToken, RawClaims, TokenType};
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
@@ -74,6 +74,7 @@ struct Inner {
     scope_sources: Arc<[ScopeSource]>,
     wildcard_grants: bool,
     role_policy: Option<Arc<RolePolicy>>,
+    resolver: Option<Arc<CachedResolver>>,
     keys: Arc<KeyCache>,
     clock: Arc<dyn Clock>,
 }
@@ -289,6 +290,7 @@ impl Validator {
             scope_claims: captured.into_iter().map(Member::into_value).collect(),
             wildcard_grants: inner.wildcard_grants,
             role_policy: inner.role_policy.clone(),
+            resolver: inner.resolver.clone(),
             granted: OnceLock::new(),
         }))
     }
@@ -406,6 +408,8 @@ pub struct ValidatorBuilder {
     scope_sources: Vec<ScopeSource>,
     wildcard_grants: bool,
     role_policy: Option<RolePolicy>,
+    resolver: Option<Arc<dyn GrantResolver>>,
+    resolver_cache: (Duration, usize),
     source: KeySource,
     fetcher: Option<Arc<dyn JwksFetcher>>,
     clock: Arc<dyn Clock>,
@@ -428,6 +432,8 @@ impl ValidatorBuilder {
             scope_sources: ScopeSource::defaults(),
             wildcard_grants: false,
             role_policy: None,
+            resolver: None,
+            resolver_cache: (Duration::from_secs(60), 10_000),
             source: KeySource::Discovery,
             fetcher: None,
             clock: Arc::new(SystemClock),
@@ -549,6 +555,20 @@ impl ValidatorBuilder {
     /// [`RolePolicy`]).
     pub fn role_policy(mut self, policy: RolePolicy) -> Self {
         self.role_policy = Some(policy);
+        self
+    }
+
+    /// Asks `resolver` for extra grants when a token's own grants do not meet a requirement
+    /// (see [`GrantResolver`]). Results are cached for 60 s, at most 10 000 entries, unless
+    /// [`grant_resolver_cache`](Self::grant_resolver_cache) says otherwise.
+    pub fn grant_resolver(mut self, resolver: impl GrantResolver) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// The grant resolver cache's time to live and size bound.
+    pub fn grant_resolver_cache(mut self, ttl: Duration, max_entries: usize) -> Self {
+        self.resolver_cache = (ttl, max_entries);
         self
     }
 
@@ -719,6 +739,15 @@ impl ValidatorBuilder {
                 scope_sources: self.scope_sources.into(),
                 wildcard_grants: self.wildcard_grants,
                 role_policy: self.role_policy.map(Arc::new),
+                resolver: self.resolver.map(|resolver| {
+                    let (ttl, max_entries) = self.resolver_cache;
+                    Arc::new(CachedResolver::new(
+                        resolver,
+                        ttl,
+                        max_entries,
+                        self.clock.clone(),
+                    ))
+                }),
                 keys: Arc::new(keys),
                 clock: self.clock,
             }),
