@@ -156,14 +156,21 @@ impl Requirement {
                     false
                 }
             },
-            Node::AllOf(children) => children
-                .iter()
-                .map(|child| child.holds(auth, granted, value_of, trace))
-                .fold(true, |all, held| all && held),
-            Node::AnyOf(children) => children
-                .iter()
-                .map(|child| child.holds(auth, granted, value_of, trace))
-                .fold(false, |any, held| any || held),
+            // Every child is evaluated, even after the outcome is known (see above).
+            Node::AllOf(children) => {
+                let mut all = true;
+                for child in children {
+                    all &= child.holds(auth, granted, value_of, trace);
+                }
+                all
+            }
+            Node::AnyOf(children) => {
+                let mut any = false;
+                for child in children {
+                    any |= child.holds(auth, granted, value_of, trace);
+                }
+                any
+            }
             Node::ClaimEquals { claim, parameter } => match value_of(parameter) {
                 None => {
                     trace.missing.get_or_insert(parameter.clone());
