@@ -3,7 +3,7 @@
 //! After validation, one [`GrantedScopes`] set is built from every configured [`ScopeSource`]
 //! (`scope`, `scp`, `permissions` and custom claims). A route states a [`Requirement`], usually
 //! a template such as `delete:comments-in-:room` bound to the route's own path parameters; see
-//! [`crate::require`] for the ways to attach one.
+//! [the `require` module](mod@crate::require) for the ways to attach one.
 
 mod grant;
 mod requirement;
