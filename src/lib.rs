@@ -1,5 +1,38 @@
 //! Bearer-token authentication for tower and axum: validate OAuth2/OIDC access tokens (JWTs)
-//! against the issuer's cached JWKS and hand the verified claims to your handlers.
+//! against the issuer's cached JWKS, build one set of granted scopes from every claim that
+//! carries them, and state each route's requirement as a template bound to its path parameters.
+//!
+//! This runs as it is, against the in-process test issuer of the `test-util` feature:
+//!
+//! ```
+//! use axum::{Router, body::Body, http::Request, routing::delete};
+//! use scopegate::testing::TestIssuer;
+//! use scopegate::{AuthLayer, RouterExt, scope};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let issuer = TestIssuer::start().await?;
+//! let app = Router::new()
+//!     .route_requiring(
+//!         "/rooms/{room}/comments/{id}",
+//!         delete(|| async { "deleted" }),
+//!         scope!("delete:comments-in-:room"),
+//!     )
+//!     .layer(AuthLayer::new(issuer.validator().build()?));
+//!
+//! let token = issuer.token().scope("delete:comments-in-room_1").sign();
+//! let request = |room: &str| {
+//!     Request::delete(format!("/rooms/{room}/comments/7"))
+//!         .header("authorization", format!("Bearer {token}"))
+//!         .body(Body::empty())
+//! };
+//! assert_eq!(app.clone().oneshot(request("room_1")?).await?.status(), 200);
+//! assert_eq!(app.clone().oneshot(request("room_2")?).await?.status(), 403);
+//! # Ok(()) }
+//! ```
+//!
+//! Against a real issuer, keys come from OIDC discovery:
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -78,6 +111,24 @@ pub use scope::{
     GrantResolver, GrantedScopes, Requirement, ResolveError, ResolveRequest, RolePolicy,
     ScopeSource, TemplateError,
 };
+/// Requires a scope template on an async axum handler, checked at compile time (feature
+/// `macros`, on by default).
+///
+/// ```
+/// use axum::{Router, routing::delete};
+///
+/// #[scopegate::require_scope("delete:comments-in-:room")]
+/// async fn delete_comment() -> &'static str {
+///     "deleted"
+/// }
+///
+/// let app: Router = Router::new().route("/rooms/{room}/comments/{id}", delete(delete_comment));
+/// ```
+///
+/// It adds a [`RequireScope`] extractor as the handler's first argument; the route's path
+/// parameters are checked per request, as with the extractor.
+#[cfg(feature = "macros")]
+pub use scopegate_macros::require_scope;
 pub use validate::{
     ConfigError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Validator, ValidatorBuilder,
 };

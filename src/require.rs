@@ -7,7 +7,8 @@
 //!    request (500, logged) and never lets a request through.
 //! 3. [`RequireScope<T>`]: a typed extractor, with the template declared once by
 //!    [`scope!`](crate::scope!) and checked at compile time; the requirement is visible in the
-//!    handler's signature.
+//!    handler's signature. The `#[require_scope("...")]` attribute (feature `macros`) writes
+//!    that extractor for you.
 //!
 //! All of them run behind [`AuthLayer`](crate::AuthLayer): a request without valid credentials
 //! reaching a requirement is answered 401, never 403.
@@ -339,7 +340,8 @@ impl<S: Send + Sync, T: ScopeRequirement> FromRequestParts<S> for RequireScope<T
 /// ```
 #[macro_export]
 macro_rules! scope {
-    ($vis:vis $name:ident = $template:expr $(,)?) => {
+    ($(#[$attribute:meta])* $vis:vis $name:ident = $template:expr $(,)?) => {
+        $(#[$attribute])*
         #[derive(Debug, Clone, Copy, Default)]
         $vis struct $name;
 
