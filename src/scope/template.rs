@@ -17,7 +17,8 @@
 //! (the first `:` follows `e`, a name character, so it is literal), and `a-::b` is the literal
 //! `a-:b`. Two parameters must be separated by a literal that contains at least one letter,
 //! digit or `_`: with only punctuation between them (`:org-:room`, `{a}{b}`), values such as UUIDs
-//! could be split in more than one way.
+//! could be split in more than one way. When binding, that literal must occur exactly once in
+//! `left value + literal + right value`.
 
 use std::fmt;
 
@@ -207,12 +208,7 @@ pub(crate) struct ScopeTemplate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
-    Parameter {
-        name: Box<str>,
-        /// The literal between this parameter and its neighbours, where the neighbour is a
-        /// parameter: a value must not contain it, or two bindings could give one scope.
-        separators: Vec<Box<str>>,
-    },
+    Parameter(Box<str>),
 }
 
 /// Why a template could not be bound to a request's path.
@@ -233,28 +229,13 @@ impl ScopeTemplate {
         while at < bytes.len() {
             let (piece, next) = next_piece(bytes, at)?;
             match piece {
-                Piece::Parameter(start, end) => segments.push(Segment::Parameter {
-                    name: template[start..end].into(),
-                    separators: Vec::new(),
-                }),
+                Piece::Parameter(start, end) => {
+                    segments.push(Segment::Parameter(template[start..end].into()))
+                }
                 Piece::Literal(start, end) => push_literal(&mut segments, &template[start..end]),
                 Piece::Escaped(byte) => push_literal(&mut segments, &(byte as char).to_string()),
             }
             at = next;
-        }
-        // Each literal between two parameters separates both of them.
-        for index in 1..segments.len().saturating_sub(1) {
-            let between = match (&segments[index - 1], &segments[index], &segments[index + 1]) {
-                (Segment::Parameter { .. }, Segment::Literal(text), Segment::Parameter { .. }) => {
-                    Box::<str>::from(text.as_str())
-                }
-                _ => continue,
-            };
-            for neighbour in [index - 1, index + 1] {
-                if let Segment::Parameter { separators, .. } = &mut segments[neighbour] {
-                    separators.push(between.clone());
-                }
-            }
         }
         Ok(ScopeTemplate {
             source: template.into(),
@@ -270,36 +251,56 @@ impl ScopeTemplate {
     /// The parameter names, in order.
     pub(crate) fn parameters(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|segment| match segment {
-            Segment::Parameter { name, .. } => Some(&**name),
+            Segment::Parameter(name) => Some(&**name),
             Segment::Literal(_) => None,
         })
     }
 
     /// The concrete scope for these path values (SECURITY-BAR §6).
+    ///
+    /// Between two parameters, the separating literal must occur exactly once in
+    /// `left value + separator + right value`; otherwise another pair of values could bind the
+    /// same scope (`a-room` + `-room-` + `b` and `a` + `-room-` + `room-b`).
     pub(crate) fn bind<'v>(
         &self,
         value_of: impl Fn(&str) -> Option<&'v str>,
     ) -> Result<String, BindError> {
         let mut scope = String::with_capacity(self.source.len() + 32);
+        // The previous parameter's value, and the literal since it.
+        let mut previous: Option<&str> = None;
+        let mut separator: Option<&str> = None;
         for segment in &self.segments {
             match segment {
-                Segment::Literal(text) => scope.push_str(text),
-                Segment::Parameter { name, separators } => {
+                Segment::Literal(text) => {
+                    scope.push_str(text);
+                    separator = Some(text);
+                }
+                Segment::Parameter(name) => {
                     let value =
                         value_of(name).ok_or_else(|| BindError::MissingParameter(name.clone()))?;
-                    if !is_bindable(value)
-                        || separators
-                            .iter()
-                            .any(|separator| value.contains(&**separator))
+                    if !is_bindable(value) {
+                        return Err(BindError::RefusedValue);
+                    }
+                    if let (Some(left), Some(separator)) = (previous, separator)
+                        && occurrences(&format!("{left}{separator}{value}"), separator) != 1
                     {
                         return Err(BindError::RefusedValue);
                     }
                     scope.push_str(value);
+                    previous = Some(value);
+                    separator = None;
                 }
             }
         }
         Ok(scope)
     }
+}
+
+/// How many times `needle` occurs in `haystack`, overlapping occurrences included.
+fn occurrences(haystack: &str, needle: &str) -> usize {
+    (0..haystack.len())
+        .filter(|&start| haystack[start..].starts_with(needle))
+        .count()
 }
 
 fn push_literal(segments: &mut Vec<Segment>, text: &str) {
@@ -429,6 +430,28 @@ mod tests {
             bind(template, &[("org", "a-b"), ("room", "c-d")]).unwrap(),
             "read:org-a-b-room-c-d"
         );
+    }
+
+    #[test]
+    fn values_may_not_overlap_their_separators() {
+        let template = "read:org-:org-room-:room";
+        // Org "a" + room "room-b" and org "a-room" + room "b" both spell
+        // "read:org-a-room-room-b": neither pair may bind it.
+        assert_eq!(
+            bind(template, &[("org", "a"), ("room", "room-b")]),
+            Err(BindError::RefusedValue)
+        );
+        assert_eq!(
+            bind(template, &[("org", "a-room"), ("room", "b")]),
+            Err(BindError::RefusedValue)
+        );
+        // A trailing "-" that does not complete another separator is unambiguous.
+        assert_eq!(
+            bind(template, &[("org", "a-"), ("room", "b")]).unwrap(),
+            "read:org-a--room-b"
+        );
+        assert_eq!(occurrences("a---b", "--"), 2);
+        assert_eq!(occurrences("a-room-b", "-room-"), 1);
     }
 
     #[test]
