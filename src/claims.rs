@@ -136,6 +136,28 @@ impl Authenticated {
         })
     }
 
+    /// Whether the token grants `scope`, exactly as [`scopes`](Self::scopes) would say, but
+    /// without building the set when only the token's own claims can grant: a requirement check
+    /// then costs a scan of the claims and no allocation.
+    pub fn grants(&self, scope: &str) -> bool {
+        let parts = &*self.0;
+        if let Some(granted) = parts.granted.get() {
+            return granted.contains(scope);
+        }
+        if parts.role_policy.is_some() || parts.wildcard_grants {
+            return self.scopes().contains(scope);
+        }
+        parts
+            .scope_sources
+            .iter()
+            .zip(&parts.scope_claims)
+            .any(|(source, value)| {
+                value
+                    .as_ref()
+                    .is_some_and(|value| source.grants(value, scope))
+            })
+    }
+
     pub(crate) fn resolver(&self) -> Option<&Arc<CachedResolver>> {
         self.0.resolver.as_ref()
     }

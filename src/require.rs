@@ -184,6 +184,7 @@ impl PendingGrants {
             return Err(self.context.error(ErrorKind::GrantsUnavailable));
         };
         let granted = self.auth.scopes().with_extra(&extra);
+        let granted = |scope: &str| granted.contains(scope);
         let value_of = |name: &str| {
             self.params
                 .iter()
@@ -214,7 +215,7 @@ pub(crate) fn decide(requirement: &Requirement, parts: &mut Parts) -> Decision {
             .map(|(_, value)| value),
         PathValues::None | PathValues::InvalidUtf8 => None,
     };
-    let denial = match requirement.check(&auth, auth.scopes(), &value_of) {
+    let denial = match requirement.check(&auth, &|scope| auth.grants(scope), &value_of) {
         Ok(()) => return Decision::Allowed,
         // A value that is not UTF-8 cannot bind; it is refused like any unsafe value.
         Err(Denial::MissingParameter(_)) if matches!(params, PathValues::InvalidUtf8) => {

@@ -78,6 +78,23 @@ impl ScopeSource {
         vec![Self::SCOPE, Self::SCP, Self::PERMISSIONS]
     }
 
+    /// Whether `value` grants `scope`: the same answer as collecting and looking up, without
+    /// allocating.
+    pub(crate) fn grants(&self, value: &Value, scope: &str) -> bool {
+        if !is_scope_token(scope) {
+            return false;
+        }
+        match (value, self.shape) {
+            (Value::String(text), Shape::SpaceDelimited | Shape::StringOrArray) => {
+                text.split(' ').any(|piece| piece == scope)
+            }
+            (Value::Array(items), Shape::Array | Shape::StringOrArray) => {
+                items.iter().any(|item| item.as_str() == Some(scope))
+            }
+            _ => false,
+        }
+    }
+
     /// Adds the scope-tokens `value` grants to `out`.
     fn collect(&self, value: &Value, out: &mut Vec<Box<str>>) {
         match (value, self.shape) {
@@ -270,6 +287,37 @@ mod tests {
         let permissions = ScopeSource::PERMISSIONS;
         let set = granted(&[(permissions, json!(["a b", "c"]))], false);
         assert_eq!(set.iter().collect::<Vec<_>>(), ["c"]);
+    }
+
+    #[test]
+    fn the_allocation_free_check_agrees_with_the_set() {
+        let sources = [
+            ScopeSource::SCOPE,
+            ScopeSource::SCP,
+            ScopeSource::PERMISSIONS,
+        ];
+        let values = [
+            json!("a  b\tc Read:X d\"e "),
+            json!(["f", "g h", 1, "Read:X"]),
+            json!("i"),
+            json!(["j"]),
+            json!(null),
+        ];
+        let probes = [
+            "a", "b", "c", "b\tc", "Read:X", "read:x", "", " ", "f", "g h", "g", "i", "j", "d\"e",
+        ];
+        for source in &sources {
+            for value in &values {
+                let set = granted(&[(source.clone(), value.clone())], false);
+                for probe in probes {
+                    assert_eq!(
+                        source.grants(value, probe),
+                        set.contains(probe),
+                        "{source:?} {value} {probe:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::grant::GrantedScopes;
 use super::template::{BindError, ScopeTemplate, TemplateError};
 use crate::claims::Authenticated;
 
@@ -112,11 +111,12 @@ impl Requirement {
         }
     }
 
-    /// Decides the requirement for a verified token and the matched route's path values.
+    /// Decides the requirement for a verified token and the matched route's path values;
+    /// `granted` answers whether one concrete scope is granted.
     pub(crate) fn check<'v>(
         &self,
         auth: &Authenticated,
-        granted: &GrantedScopes,
+        granted: &dyn Fn(&str) -> bool,
         value_of: &dyn Fn(&str) -> Option<&'v str>,
     ) -> Result<(), Denial> {
         let mut trace = Trace::default();
@@ -136,14 +136,14 @@ impl Requirement {
     fn holds<'v>(
         &self,
         auth: &Authenticated,
-        granted: &GrantedScopes,
+        granted: &dyn Fn(&str) -> bool,
         value_of: &dyn Fn(&str) -> Option<&'v str>,
         trace: &mut Trace,
     ) -> bool {
         match &*self.0 {
             Node::Scope(template) => match template.bind(value_of) {
                 Ok(scope) => {
-                    let held = granted.contains(&scope);
+                    let held = granted(&scope);
                     trace.scopes.push(scope);
                     held
                 }
