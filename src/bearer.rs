@@ -28,17 +28,16 @@ pub(crate) fn bearer_token(
             .get(..SCHEME.len())
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case(SCHEME))
     };
+    // A bearer token behind a comma, whatever comes first ("Basic x, Bearer y").
+    if bytes
+        .split(|byte| *byte == b',')
+        .skip(1)
+        .any(|piece| is_bearer(piece.trim_ascii_start()))
+    {
+        return Err(ErrorKind::CommaJoinedCredentials);
+    }
     if !is_bearer(bytes) {
-        // Another scheme, unless a bearer token hides behind a comma ("Basic x, Bearer y").
-        let hidden = bytes
-            .split(|byte| *byte == b',')
-            .skip(1)
-            .any(|piece| is_bearer(piece.trim_ascii_start()));
-        return if hidden {
-            Err(ErrorKind::CommaJoinedCredentials)
-        } else {
-            Ok(None)
-        };
+        return Ok(None);
     }
     let rest = &bytes[SCHEME.len()..];
     match rest.first() {
@@ -50,13 +49,19 @@ pub(crate) fn bearer_token(
         // "Bearerfoo": some other scheme.
         Some(_) => return Ok(None),
     }
-    let token = rest.trim_ascii_start();
+    // `1*SP` only: a tab after the spaces stays in the token, which then fails to parse.
+    let start = rest
+        .iter()
+        .position(|byte| *byte != b' ')
+        .unwrap_or(rest.len());
+    let token = &rest[start..];
     if token.is_empty() {
         return Err(ErrorKind::MalformedAuthorizationHeader);
     }
     if token.len() > max_token_bytes {
         return Err(ErrorKind::TokenTooLong);
     }
+    // A b64token never contains a comma: one here joins two credentials ("Bearer a,b").
     if token.contains(&b',') {
         return Err(ErrorKind::CommaJoinedCredentials);
     }
@@ -139,6 +144,7 @@ mod tests {
     #[test]
     fn token_faults_are_left_to_the_parser_or_capped() {
         assert_eq!(read(&[b"Bearer a b"]), Ok(Some("a b".into())));
+        assert_eq!(read(&[b"Bearer \tabc"]), Ok(Some("\tabc".into())));
         let long = [b"Bearer ".as_slice(), &[b'a'; 8193]].concat();
         assert_eq!(read(&[&long]), Err(ErrorKind::TokenTooLong));
         assert_eq!(read(&[b"Bearer \xff\xfe"]), Err(ErrorKind::MalformedToken));

@@ -31,8 +31,8 @@ pub enum ErrorKind {
     // --- 401 invalid_token ---------------------------------------------------------------
     /// The token is longer than the configured maximum.
     TokenTooLong,
-    /// Not three base64url segments of JSON (wrong dot count, padding, bad characters, bad JSON,
-    /// duplicate header or claim names).
+    /// Not three base64url segments of JSON objects (wrong dot count, padding, bad characters,
+    /// bad JSON), or a repeated header member scopegate reads, registered claim or scope claim.
     MalformedToken,
     /// The header `alg` is not one scopegate can verify (`none` included).
     UnsupportedAlgorithm,

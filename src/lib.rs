@@ -70,7 +70,8 @@
 //! Fetched lazily from OIDC discovery or a JWKS URL, cached for 10 minutes or as
 //! `Cache-Control` says (clamped to 5 min – 24 h), refreshed in the background before expiry,
 //! refetched once per 30 s cooldown when a token names an unknown `kid` (key rotation), and
-//! kept for up to an hour when the issuer is down. Requests read keys without taking a lock.
+//! kept for up to an hour when the issuer is down. Requests read keys through an atomic
+//! pointer; a small mutex is taken only to start or join a fetch.
 //!
 //! # Features
 //!

@@ -6,6 +6,7 @@
 //! never held across an `.await`.
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use http::{HeaderMap, StatusCode, Uri};
 use tokio::sync::watch;
 
 use super::fetch::{JwksFetcher, MAX_DOCUMENT_BYTES, check_url};
-use super::keys::{AlgorithmSet, KeySet, Lookup, VerifyingKey};
+use super::keys::{AlgorithmSet, KeySet, Lookup, VerifyingKey, starts_as_object};
 use crate::clock::Clock;
 use crate::error::ErrorKind;
 
@@ -82,6 +83,9 @@ pub(crate) struct KeyCache {
     state: Mutex<RefreshState>,
     /// Bumped after every fetch attempt; waiters subscribe while the fetch is in flight.
     attempts: watch::Sender<u64>,
+    /// When the cooldown after the last attempt ends, in ms since the epoch: read without the
+    /// lock on the hot path.
+    next_attempt_millis: AtomicU64,
     remote: Option<(Remote, Arc<dyn JwksFetcher>)>,
     policy: CachePolicy,
     clock: Arc<dyn Clock>,
@@ -100,6 +104,7 @@ impl KeyCache {
             snapshot: ArcSwapOption::from_pointee(snapshot),
             state: Mutex::default(),
             attempts: watch::channel(0).0,
+            next_attempt_millis: AtomicU64::new(0),
             remote: None,
             policy: CachePolicy::default(),
             clock,
@@ -119,6 +124,7 @@ impl KeyCache {
             snapshot: ArcSwapOption::empty(),
             state: Mutex::default(),
             attempts: watch::channel(0).0,
+            next_attempt_millis: AtomicU64::new(0),
             remote: Some((remote, fetcher)),
             policy,
             clock,
@@ -171,10 +177,7 @@ impl KeyCache {
         self: &Arc<Self>,
         kid: Option<&str>,
     ) -> Result<Arc<VerifyingKey>, ErrorKind> {
-        if let Some(mut attempt_done) = self.join_or_start_fetch() {
-            // An error means the sender is gone, which cannot happen while `self` lives.
-            let _ = attempt_done.changed().await;
-        }
+        self.wait_for_attempt().await;
         self.current_answer(kid)
     }
 
@@ -203,9 +206,7 @@ impl KeyCache {
         if usable {
             return Ok(());
         }
-        if let Some(mut attempt_done) = self.join_or_start_fetch() {
-            let _ = attempt_done.changed().await;
-        }
+        self.wait_for_attempt().await;
         let now = self.clock.now();
         match self.snapshot.load().as_ref() {
             Some(snapshot) if now < snapshot.stale_until => Ok(()),
@@ -214,6 +215,19 @@ impl KeyCache {
                 .last_error
                 .clone()
                 .unwrap_or_else(|| "no key set has been fetched yet (refetch cooldown)".into())),
+        }
+    }
+
+    /// Joins the fetch in flight or starts one, and waits for it to end; never longer than the
+    /// fetch timeout (plus a margin), whatever happens to the fetch task.
+    async fn wait_for_attempt(self: &Arc<Self>) {
+        if let Some(mut attempt_done) = self.join_or_start_fetch() {
+            let limit = self
+                .policy
+                .fetch_timeout
+                .saturating_add(Duration::from_secs(1));
+            // An error means the sender is gone, which cannot happen while `self` lives.
+            let _ = tokio::time::timeout(limit, attempt_done.changed()).await;
         }
     }
 
@@ -239,6 +253,10 @@ impl KeyCache {
         }
         state.in_flight = true;
         state.last_attempt = Some(now);
+        self.next_attempt_millis.store(
+            now.saturating_add(self.policy.cooldown).as_millis() as u64,
+            Ordering::Relaxed,
+        );
         // Subscribed before the fetch can finish, so its completion cannot be missed.
         let receiver = self.attempts.subscribe();
         drop(state);
@@ -247,12 +265,21 @@ impl KeyCache {
     }
 
     fn refresh_in_background(self: &Arc<Self>, now: Duration) {
+        // Past `refresh_at`, every request comes here until a refresh succeeds (an hour, with the
+        // issuer down): answer "not yet" without the lock while the cooldown runs.
+        if (now.as_millis() as u64) < self.next_attempt_millis.load(Ordering::Relaxed) {
+            return;
+        }
         let mut state = self.state();
         if state.in_flight || !self.cooled_down(&state, now) {
             return;
         }
         state.in_flight = true;
         state.last_attempt = Some(now);
+        self.next_attempt_millis.store(
+            now.saturating_add(self.policy.cooldown).as_millis() as u64,
+            Ordering::Relaxed,
+        );
         drop(state);
         self.spawn_fetch();
     }
@@ -260,9 +287,11 @@ impl KeyCache {
     /// Runs the fetch as its own task, so a caller that gives up does not cancel it for the
     /// others waiting on it.
     fn spawn_fetch(self: &Arc<Self>) {
-        let cache = Arc::clone(self);
+        // Made before the task: if the task is dropped unpolled (runtime shutting down), the
+        // guard still ends the attempt, so `in_flight` can never stay set.
+        let done = AttemptGuard(Arc::clone(self));
         let task = async move {
-            let _done = AttemptGuard(&cache);
+            let cache = &done.0;
             let result = cache.fetch_once().await;
             let mut state = cache.state();
             match result {
@@ -277,16 +306,18 @@ impl KeyCache {
             Ok(runtime) => {
                 runtime.spawn(task);
             }
-            Err(_) => {
-                tracing::warn!("scopegate: no tokio runtime to fetch keys on");
-                self.finish_attempt();
-            }
+            // Dropping the task drops its guard, which ends the attempt.
+            Err(_) => tracing::warn!("scopegate: no tokio runtime to fetch keys on"),
         }
     }
 
     fn finish_attempt(&self) {
-        self.state().in_flight = false;
+        let mut state = self.state();
+        state.in_flight = false;
+        // Sent under the lock: a waiter of the next attempt subscribes only after this, so it is
+        // never woken by this attempt's end.
         self.attempts.send_modify(|count| *count += 1);
+        drop(state);
     }
 
     async fn fetch_once(&self) -> Result<(), String> {
@@ -376,9 +407,9 @@ impl KeyCache {
 }
 
 /// Ends an attempt even if the fetch task is dropped mid-way (runtime shutdown).
-struct AttemptGuard<'a>(&'a KeyCache);
+struct AttemptGuard(Arc<KeyCache>);
 
-impl Drop for AttemptGuard<'_> {
+impl Drop for AttemptGuard {
     fn drop(&mut self) {
         self.0.finish_attempt();
     }
@@ -426,8 +457,13 @@ async fn discover(fetcher: &dyn JwksFetcher, url: &Uri, issuer: &str) -> Result<
         jwks_uri: String,
     }
     let response = get_document(fetcher, url).await?;
-    let configuration: Configuration = serde_json::from_slice(response.body())
-        .map_err(|_| format!("GET {url}: not an OpenID configuration with issuer and jwks_uri"))?;
+    let not_a_configuration =
+        || format!("GET {url}: not an OpenID configuration with issuer and jwks_uri");
+    if !starts_as_object(response.body()) {
+        return Err(not_a_configuration());
+    }
+    let configuration: Configuration =
+        serde_json::from_slice(response.body()).map_err(|_| not_a_configuration())?;
     if configuration.issuer != issuer {
         return Err(format!(
             "GET {url}: the document names issuer {:?}, expected {issuer:?}",

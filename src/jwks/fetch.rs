@@ -56,7 +56,8 @@ pub trait JwksFetcher: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<http::Response<Vec<u8>>, FetchError>>;
 }
 
-/// A failed fetch. Its text goes to the `warn` log only, never into a response.
+/// A failed fetch. Its text goes to the `warn` log and to [`Validator::ready`](crate::Validator::ready)
+/// (for operators), never into an HTTP response.
 #[derive(Debug)]
 pub struct FetchError {
     message: String,
@@ -137,8 +138,9 @@ mod reqwest_fetcher {
     }
 
     impl ReqwestFetcher {
-        /// The default client: rustls, no redirects, connect timeout 2 s, total timeout 5 s,
-        /// no proxy from the environment.
+        /// The default client: rustls, no redirects, connect timeout 2 s, total timeout 5 s.
+        /// Proxies from the environment (`HTTPS_PROXY`, `NO_PROXY`) are honoured, as reqwest
+        /// does by default; build your own client with `no_proxy()` to ignore them.
         pub fn new() -> Result<Self, FetchError> {
             let client = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -167,6 +169,7 @@ mod reqwest_fetcher {
                     .client
                     .get(url.to_string())
                     .header(http::header::ACCEPT, ACCEPT)
+                    // Also for clients built by the user, which may lack the default agent.
                     .header(http::header::USER_AGENT, USER_AGENT)
                     .send()
                     .await

@@ -74,6 +74,11 @@ impl AlgorithmSet {
         AlgorithmSet(self.0 | other.0)
     }
 
+    /// The first algorithm of the set, in `ALL_ALGORITHMS` order, alone.
+    pub(crate) fn first(self) -> AlgorithmSet {
+        AlgorithmSet(self.0 & self.0.wrapping_neg())
+    }
+
     pub(crate) fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -175,8 +180,11 @@ impl KeySet {
         struct Document {
             keys: Vec<Value>,
         }
-        let document: Document = serde_json::from_slice(document)
-            .map_err(|_| "the document is not a JSON object with a keys array".to_owned())?;
+        let not_a_jwks = || "the document is not a JSON object with a keys array".to_owned();
+        if !starts_as_object(document) {
+            return Err(not_a_jwks());
+        }
+        let document: Document = serde_json::from_slice(document).map_err(|_| not_a_jwks())?;
         let mut set = KeySet::default();
         for member in &document.keys {
             match parse_member(member, allowed) {
@@ -186,6 +194,14 @@ impl KeySet {
         }
         Ok(set)
     }
+}
+
+/// Whether a JSON text is an object. Derived deserialization would also read a struct from an
+/// array, by position; no JOSE document is an array.
+pub(crate) fn starts_as_object(json: &[u8]) -> bool {
+    json.iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'{')
 }
 
 /// Reads an optional string member; a present member of another type is an error.
@@ -239,18 +255,19 @@ fn parse_member(
         _ => return Err("kty is missing or unknown"),
     };
 
-    let own = match optional_str(member, "alg")? {
+    // Each key is used with exactly one algorithm (RFC 8725 §3.1): its own `alg`, or else the
+    // first allowed algorithm of its family (for RSA: RS256 before RS384 ... PS512).
+    let permitted = match optional_str(member, "alg")? {
         Some(name) => {
             let alg = parse_algorithm(name).ok_or("alg is unknown")?;
             let only = AlgorithmSet::of([alg]);
             if only.intersect(family).is_empty() {
                 return Err("alg does not fit the key type or curve");
             }
-            only
+            only.intersect(allowed)
         }
-        None => family,
+        None => family.intersect(allowed).first(),
     };
-    let permitted = own.intersect(allowed);
     if permitted.is_empty() {
         return Err("the key fits no allowed algorithm");
     }
@@ -262,9 +279,12 @@ fn rsa_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> 
     let e = required_bytes(member, "e")?;
     let n = strip_leading_zeros(&n);
     let e = strip_leading_zeros(&e);
-    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
-    // RFC 7518 §3.3: 2048 bits at least. 16384 bounds the verification cost.
-    if !(2048..=16384).contains(&bits) {
+    let Some(first) = n.first() else {
+        return Err("RSA modulus is zero");
+    };
+    let bits = n.len() * 8 - first.leading_zeros() as usize;
+    // RFC 7518 §3.3: 2048 bits at least. 8192 is the most the verifiers accept.
+    if !(2048..=8192).contains(&bits) {
         return Err("RSA modulus size is out of range");
     }
     // e must be odd and at least 3; more than 8 bytes is no real exponent.
@@ -367,6 +387,7 @@ mod tests {
             json!({"kty": "XYZ"}),
             json!("not an object"),
         ];
+        assert!(KeySet::from_jwks_json(b"[[]]", AlgorithmSet::ASYMMETRIC).is_err());
         for case in &cases {
             assert!(
                 parse_member(case, AlgorithmSet::ASYMMETRIC).is_err(),
@@ -401,7 +422,22 @@ mod tests {
         let n2048 = engine.encode([0xC5u8; 256]);
         let n1024 = engine.encode([0xC5u8; 128]);
         let ok = json!({"kty": "RSA", "n": n2048, "e": "AQAB"});
-        assert!(parse_member(&ok, AlgorithmSet::ASYMMETRIC).is_ok());
+        let (_, key) = parse_member(&ok, AlgorithmSet::ASYMMETRIC).unwrap();
+        // Without its own alg, a key gets exactly one: the first allowed of its family.
+        assert_eq!(key.permitted, AlgorithmSet::of([Algorithm::RS256]));
+        let ps_only = AlgorithmSet::of([Algorithm::PS256, Algorithm::PS384]);
+        let (_, key) = parse_member(&ok, ps_only).unwrap();
+        assert_eq!(key.permitted, AlgorithmSet::of([Algorithm::PS256]));
+        for n in ["", "AA", "AAAA"] {
+            let zero = json!({"kty": "RSA", "n": n, "e": "AQAB"});
+            assert!(
+                parse_member(&zero, AlgorithmSet::ASYMMETRIC).is_err(),
+                "{n:?}"
+            );
+        }
+        let n8200 = engine.encode([0xC5u8; 1025]);
+        let huge = json!({"kty": "RSA", "n": n8200, "e": "AQAB"});
+        assert!(parse_member(&huge, AlgorithmSet::ASYMMETRIC).is_err());
         let padded = json!({"kty": "RSA", "n": engine.encode([[0u8].as_slice(), &[0xC5; 256]].concat()), "e": "AQAB"});
         assert!(parse_member(&padded, AlgorithmSet::ASYMMETRIC).is_ok());
         for (n, e) in [

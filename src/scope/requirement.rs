@@ -3,8 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::template::{BindError, ScopeTemplate, TemplateError};
 use crate::claims::Authenticated;
 
@@ -176,9 +174,11 @@ impl Requirement {
                     trace.missing.get_or_insert(parameter.clone());
                     false
                 }
-                Some(value) => {
-                    matches!(auth.claim::<Value>(claim), Some(Value::String(held)) if held == value)
-                }
+                // Read straight as a string: numbers, arrays, null, absence and a repeated
+                // claim all give `None`.
+                Some(value) => auth
+                    .claim::<String>(claim)
+                    .is_some_and(|held| held == value),
             },
         }
     }

@@ -163,8 +163,9 @@ impl<'de> Visitor<'de> for RoleMapVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RoleMap, A::Error> {
         let mut entries: Vec<(String, Vec<String>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         while let Some(tenant) = map.next_key::<String>()? {
-            if entries.iter().any(|(seen, _)| *seen == tenant) {
+            if !seen.insert(tenant.clone()) {
                 return Err(de::Error::custom("repeated tenant"));
             }
             // A value of the wrong shape grants nothing for this tenant, not for the others.

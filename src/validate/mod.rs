@@ -755,11 +755,20 @@ impl ValidatorBuilder {
     }
 }
 
+/// One client for every validator of the process (its connection pool is shared too): a
+/// multi-tenant `Issuers` setup does not open one pool per issuer.
 #[cfg(feature = "reqwest")]
 fn default_fetcher() -> Result<Arc<dyn JwksFetcher>, ConfigError> {
-    crate::jwks::ReqwestFetcher::new()
-        .map(|fetcher| Arc::new(fetcher) as Arc<dyn JwksFetcher>)
-        .map_err(|error| ConfigError(error.to_string()))
+    static SHARED: std::sync::OnceLock<crate::jwks::ReqwestFetcher> = std::sync::OnceLock::new();
+    let fetcher = match SHARED.get() {
+        Some(fetcher) => fetcher.clone(),
+        None => {
+            let fetcher = crate::jwks::ReqwestFetcher::new()
+                .map_err(|error| ConfigError(error.to_string()))?;
+            SHARED.get_or_init(|| fetcher).clone()
+        }
+    };
+    Ok(Arc::new(fetcher))
 }
 
 #[cfg(not(feature = "reqwest"))]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::ErrorKind;
-use crate::jwks::keys::{is_valid_kid, parse_algorithm};
+use crate::jwks::keys::{is_valid_kid, parse_algorithm, starts_as_object};
 use crate::scope::ScopeSource;
 
 /// A JSON member that may be absent, and if present may hold any JSON value, `null` included.
@@ -225,10 +225,7 @@ fn parse_object<T>(
     json: &[u8],
     seed: impl for<'de> DeserializeSeed<'de, Value = T>,
 ) -> Result<T, ErrorKind> {
-    let first = json
-        .iter()
-        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
-    if first != Some(&b'{') {
+    if !starts_as_object(json) {
         return Err(ErrorKind::MalformedToken);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(json);
