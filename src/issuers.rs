@@ -3,12 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-use crate::claims::{Authenticated, find_claim};
+use crate::claims::Authenticated;
 use crate::error::{AuthError, ErrorKind, Realm};
-use crate::validate::{ConfigError, Outcome, Validator};
+use crate::validate::{ConfigError, Outcome, Validator, unverified_issuer};
 
 /// The issuers an API accepts: one [`Validator`] per issuer, chosen by the token's `iss` before
 /// any key is looked at.
@@ -90,7 +87,7 @@ impl Issuers {
         if inner.by_issuer.is_empty() {
             return Ok(&inner.first);
         }
-        let issuer = peek_issuer(token, inner.max_token_bytes)?;
+        let issuer = unverified_issuer(token, inner.max_token_bytes)?;
         inner
             .by_issuer
             .get(issuer.as_str())
@@ -128,24 +125,4 @@ impl From<Validator> for Issuers {
             }),
         }
     }
-}
-
-/// The unverified `iss` of a token, only to choose its validator.
-fn peek_issuer(token: &str, max_token_bytes: usize) -> Result<String, ErrorKind> {
-    if token.len() > max_token_bytes {
-        return Err(ErrorKind::TokenTooLong);
-    }
-    let mut segments = token.split('.');
-    let (Some(_), Some(payload), Some(_), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(ErrorKind::MalformedToken);
-    };
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| ErrorKind::MalformedToken)?;
-    find_claim::<String>(&payload, "iss").ok_or(ErrorKind::IssuerMismatch)
 }

@@ -108,6 +108,7 @@ impl KeyCache {
             remote: None,
             policy: CachePolicy::default(),
             clock,
+            // Only fetched sets are filtered here; a fixed set was filtered when it was built.
             allowed: AlgorithmSet::default(),
         }
     }
@@ -248,15 +249,9 @@ impl KeyCache {
         if state.in_flight {
             return Some(self.attempts.subscribe());
         }
-        if !self.cooled_down(&state, now) {
+        if !self.begin_attempt(&mut state, now) {
             return None;
         }
-        state.in_flight = true;
-        state.last_attempt = Some(now);
-        self.next_attempt_millis.store(
-            now.saturating_add(self.policy.cooldown).as_millis() as u64,
-            Ordering::Relaxed,
-        );
         // Subscribed before the fetch can finish, so its completion cannot be missed.
         let receiver = self.attempts.subscribe();
         drop(state);
@@ -271,8 +266,18 @@ impl KeyCache {
             return;
         }
         let mut state = self.state();
-        if state.in_flight || !self.cooled_down(&state, now) {
+        if state.in_flight || !self.begin_attempt(&mut state, now) {
             return;
+        }
+        drop(state);
+        self.spawn_fetch();
+    }
+
+    /// Claims the next attempt if the cooldown allows (no attempt may be in flight). The three
+    /// writes go together: `next_attempt_millis` mirrors `last_attempt` for lock-free readers.
+    fn begin_attempt(&self, state: &mut RefreshState, now: Duration) -> bool {
+        if !self.cooled_down(state, now) {
+            return false;
         }
         state.in_flight = true;
         state.last_attempt = Some(now);
@@ -280,8 +285,7 @@ impl KeyCache {
             now.saturating_add(self.policy.cooldown).as_millis() as u64,
             Ordering::Relaxed,
         );
-        drop(state);
-        self.spawn_fetch();
+        true
     }
 
     /// Runs the fetch as its own task, so a caller that gives up does not cancel it for the

@@ -2,6 +2,8 @@
 
 mod token;
 
+pub(crate) use token::unverified_issuer;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 

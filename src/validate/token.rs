@@ -219,6 +219,35 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
         .map_err(|_| ErrorKind::MalformedToken)
 }
 
+/// The size cap and the three non-empty segments, before any decoding.
+fn split_compact(token: &str, max_len: usize) -> Result<[&str; 3], ErrorKind> {
+    if token.len() > max_len {
+        return Err(ErrorKind::TokenTooLong);
+    }
+    let mut segments = token.split('.');
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some(header), Some(payload), Some(signature), None)
+            if !header.is_empty() && !payload.is_empty() && !signature.is_empty() =>
+        {
+            Ok([header, payload, signature])
+        }
+        _ => Err(ErrorKind::MalformedToken),
+    }
+}
+
+/// The token's `iss`, unverified: only to choose which issuer's validator checks it. Absent,
+/// not a string, or repeated: `IssuerMismatch`.
+pub(crate) fn unverified_issuer(token: &str, max_len: usize) -> Result<String, ErrorKind> {
+    let [_, payload, _] = split_compact(token, max_len)?;
+    let payload = decode_segment(payload)?;
+    crate::claims::find_claim::<String>(&payload, "iss").ok_or(ErrorKind::IssuerMismatch)
+}
+
 /// Parses a JSON object. Derived struct deserialization would also take an array (fields by
 /// position), which no other JOSE implementation does: refuse anything but an object.
 fn parse_object<T>(
@@ -243,22 +272,7 @@ pub(crate) fn parse(
     max_len: usize,
     capture: &[ScopeSource],
 ) -> Result<ParsedToken, ErrorKind> {
-    if token.len() > max_len {
-        return Err(ErrorKind::TokenTooLong);
-    }
-    let mut dots = token.match_indices('.').map(|(index, _)| index);
-    let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
-        return Err(ErrorKind::MalformedToken);
-    };
-    let (header_b64, payload_b64, signature_b64) = (
-        &token[..first],
-        &token[first + 1..second],
-        &token[second + 1..],
-    );
-    if header_b64.is_empty() || payload_b64.is_empty() || signature_b64.is_empty() {
-        return Err(ErrorKind::MalformedToken);
-    }
-
+    let [header_b64, payload_b64, signature_b64] = split_compact(token, max_len)?;
     let header_json = decode_segment(header_b64)?;
     let header: RawHeader = parse_object(&header_json, PhantomData)?;
     let algorithm = match header.alg.as_str() {
@@ -288,7 +302,7 @@ pub(crate) fn parse(
         algorithm,
         kid,
         typ,
-        signing_input_len: second,
+        signing_input_len: header_b64.len() + 1 + payload_b64.len(),
         signature,
         payload,
         claims,
