@@ -48,7 +48,7 @@ use tower_service::Service;
 use crate::claims::{AuthContext, Authenticated};
 use crate::error::{AuthError, ErrorKind};
 use crate::layer::{DefaultRejection, OnRejection, ResponseFuture};
-use crate::scope::{CachedResolver, Denial, Requirement};
+use crate::scope::{CachedResolver, Denial, ParamValue, Requirement, param_value};
 
 /// A layer that refuses requests whose token does not meet `requirement`.
 ///
@@ -75,6 +75,7 @@ pub fn require(requirement: Requirement) -> RequireLayer {
 ///
 /// When the template is invalid, with the reason, like axum's router construction. Use
 /// [`scope!`](crate::scope!) to have the template checked at compile time instead.
+#[track_caller]
 pub fn require_scope(template: &str) -> RequireLayer {
     match Requirement::scope(template) {
         Ok(requirement) => require(requirement),
@@ -185,12 +186,7 @@ impl PendingGrants {
         };
         let granted = self.auth.scopes().with_extra(&extra);
         let granted = |scope: &str| granted.contains(scope);
-        let value_of = |name: &str| {
-            self.params
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.as_str())
-        };
+        let value_of = |name: &str| param_value(&self.params, name);
         match self.requirement.check(&self.auth, &granted, &value_of) {
             Ok(()) => Ok(()),
             Err(_) => Err(self.refusal),
@@ -208,19 +204,9 @@ pub(crate) fn decide(requirement: &Requirement, parts: &mut Parts) -> Decision {
         return Decision::Refused(context.error(ErrorKind::MissingCredentials));
     };
     let params = path_params(parts);
-    let value_of = |name: &str| match &params {
-        PathValues::Decoded(params) => params
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value),
-        PathValues::None | PathValues::InvalidUtf8 => None,
-    };
+    let value_of = |name: &str| params.get(name);
     let denial = match requirement.check(&auth, &|scope| auth.grants(scope), &value_of) {
         Ok(()) => return Decision::Allowed,
-        // A value that is not UTF-8 cannot bind; it is refused like any unsafe value.
-        Err(Denial::MissingParameter(_)) if matches!(params, PathValues::InvalidUtf8) => {
-            Denial::Insufficient(None)
-        }
         Err(denial) => denial,
     };
     match denial {
@@ -232,13 +218,7 @@ pub(crate) fn decide(requirement: &Requirement, parts: &mut Parts) -> Decision {
             };
             // Only a requirement whose values bound can be met by more grants.
             if let (Some(_), Some(resolver)) = (&scopes, auth.resolver()) {
-                let params = match &params {
-                    PathValues::Decoded(params) => params
-                        .iter()
-                        .map(|(key, value)| (key.to_owned(), value.to_owned()))
-                        .collect(),
-                    _ => Vec::new(),
-                };
+                let params = params.owned();
                 return Decision::Resolve(Box::new(PendingGrants {
                     requirement: requirement.clone(),
                     resolver: resolver.clone(),
@@ -251,7 +231,7 @@ pub(crate) fn decide(requirement: &Requirement, parts: &mut Parts) -> Decision {
             tracing::debug!(%requirement, "scopegate: insufficient scope");
             Decision::Refused(refusal)
         }
-        Denial::MissingParameter(parameter) => {
+        Denial::Unbound(parameter, why) => {
             let route = parts
                 .extensions
                 .get::<MatchedPath>()
@@ -261,18 +241,51 @@ pub(crate) fn decide(requirement: &Requirement, parts: &mut Parts) -> Decision {
                 route,
                 %parameter,
                 %requirement,
-                "scopegate: the requirement names a path parameter the route does not have; refusing"
+                problem = why.description(),
+                "scopegate: the requirement cannot bind a path parameter; refusing"
             );
             Decision::Refused(context.error(ErrorKind::RequirementMisconfigured))
         }
     }
 }
 
+/// The matched route's percent-decoded path values, as axum hands them to handlers.
 enum PathValues {
     Decoded(RawPathParams),
+    /// A value is not UTF-8: nothing can bind, and the refusal is a 403 like any unsafe value.
     InvalidUtf8,
     /// No route matched, or the route has no parameters.
     None,
+}
+
+impl PathValues {
+    /// The value of `name`: refused when the matched path holds that name more than once
+    /// (`/orgs/{id}` nested around `/invoices/{id}`), since "the first" need not be the value
+    /// the handler's `Path` extractor sees.
+    fn get(&self, name: &str) -> ParamValue<'_> {
+        match self {
+            PathValues::Decoded(params) => {
+                let mut found = params.iter().filter(|(key, _)| *key == name);
+                match (found.next(), found.next()) {
+                    (Some((_, value)), None) => ParamValue::Value(value),
+                    (Some(_), Some(_)) => ParamValue::Ambiguous,
+                    (None, _) => ParamValue::Missing,
+                }
+            }
+            PathValues::InvalidUtf8 => ParamValue::Unusable,
+            PathValues::None => ParamValue::Missing,
+        }
+    }
+
+    fn owned(&self) -> Vec<(String, String)> {
+        match self {
+            PathValues::Decoded(params) => params
+                .iter()
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// The matched route's percent-decoded path values. axum's extractor completes without
@@ -374,10 +387,19 @@ pub trait RouterExt<S> {
     /// `route(path, method_router)` with `requirement` on it, after checking that the path has
     /// every parameter the requirement names.
     ///
+    /// Every handler reachable at `path` meets the requirement: each method's handler, the
+    /// method router's fallback and `any(...)`. A method without a handler answers 403 before
+    /// 405 when the token falls short.
+    ///
+    /// A parameter the requirement names but `path` lacks is taken from an enclosing
+    /// `Router::nest("/rooms/{room}", ...)` on each request; when the whole matched route has
+    /// no such parameter, or has the name twice, the request is refused with 500 and the route
+    /// and parameter are logged. It never lets a request through.
+    ///
     /// # Panics
     ///
-    /// When the requirement names a parameter `path` does not have, with both names, when the
-    /// router is built (as axum does for invalid routes).
+    /// When the requirement names a parameter axum reserves (`__private__axum_...`), or `path`
+    /// has a parameter name twice, when the router is built (as axum does for invalid routes).
     fn route_requiring(
         self,
         path: &str,
@@ -387,6 +409,7 @@ pub trait RouterExt<S> {
 }
 
 impl<S: Clone + Send + Sync + 'static> RouterExt<S> for axum::Router<S> {
+    #[track_caller]
     fn route_requiring(
         self,
         path: &str,
@@ -394,18 +417,39 @@ impl<S: Clone + Send + Sync + 'static> RouterExt<S> for axum::Router<S> {
         requirement: Requirement,
     ) -> Self {
         let available = route_parameters(path);
-        if let Some(missing) = requirement
+        if let Some(reserved) = requirement
             .parameters()
             .into_iter()
-            .find(|name| !available.contains(name))
+            .find(|name| name.starts_with(AXUM_RESERVED_PREFIX))
         {
             panic!(
-                "scopegate: route {path:?} has no parameter `{missing}`, which its requirement `{requirement}` needs (route parameters: {available:?})"
+                "scopegate: the requirement `{requirement}` of route {path:?} names the parameter `{reserved}`; axum never hands parameters starting with `{AXUM_RESERVED_PREFIX}` to handlers"
             );
         }
-        self.route(path, method_router.route_layer(require(requirement)))
+        if let Some(repeated) = available
+            .iter()
+            .enumerate()
+            .find(|(index, name)| available[..*index].contains(name))
+            .map(|(_, name)| name)
+        {
+            panic!(
+                "scopegate: route {path:?} has the parameter `{repeated}` twice; a requirement could not tell which value to bind"
+            );
+        }
+        // A parameter missing from `path` may come from an enclosing `Router::nest`: it is
+        // looked up in the whole matched route on each request, and a request is refused with
+        // 500 (logged with the route and parameter) when it is not there.
+        //
+        // `layer`, not `route_layer`: only `layer` also wraps the method router's fallback
+        // (`get(h).fallback(f)`, `any(h)`), so every handler reachable at `path` meets the
+        // requirement. A method without a handler then gets 403 before 405.
+        self.route(path, method_router.layer(require(requirement)))
     }
 }
+
+/// axum drops path parameters whose names start with this (its nesting and fallback
+/// captures) before handlers see them, so a requirement can never bind them.
+const AXUM_RESERVED_PREFIX: &str = "__private__axum_";
 
 /// The parameter names in an axum route path: `{name}` and `{*name}`; `{{` and `}}` are
 /// literal braces.

@@ -13,8 +13,8 @@ mod template;
 
 pub(crate) use grant::is_scope_token;
 pub use grant::{GrantedScopes, ScopeSource};
-pub(crate) use requirement::Denial;
 pub use requirement::Requirement;
+pub(crate) use requirement::{Denial, ParamValue, param_value};
 pub(crate) use resolver::CachedResolver;
 pub use resolver::{GrantResolver, ResolveError, ResolveRequest};
 pub use roles::RolePolicy;

@@ -46,8 +46,38 @@ pub(crate) enum Denial {
     /// 403: the concrete scopes that would have satisfied it, unless a path value was refused
     /// (then none are named: the value is request content).
     Insufficient(Option<Vec<String>>),
-    /// 500: the route lacks a parameter the requirement names.
-    MissingParameter(Box<str>),
+    /// 500: a parameter the requirement names cannot be bound on this route.
+    Unbound(Box<str>, Unbound),
+}
+
+/// Why a named parameter cannot be bound: a configuration error, never a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unbound {
+    /// The matched route has no parameter of that name.
+    Missing,
+    /// The matched route has that name more than once (nested routers).
+    Ambiguous,
+}
+
+impl Unbound {
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Unbound::Missing => "the matched route has no parameter of this name",
+            Unbound::Ambiguous => {
+                "the matched route has this parameter name more than once (rename one of them)"
+            }
+        }
+    }
+}
+
+/// A path parameter's value as the matched route offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParamValue<'v> {
+    Value(&'v str),
+    Missing,
+    Ambiguous,
+    /// Present but unusable (not UTF-8): refused like any unsafe value.
+    Unusable,
 }
 
 impl Requirement {
@@ -115,14 +145,14 @@ impl Requirement {
         &self,
         auth: &Authenticated,
         granted: &dyn Fn(&str) -> bool,
-        value_of: &dyn Fn(&str) -> Option<&'v str>,
+        value_of: &dyn Fn(&str) -> ParamValue<'v>,
     ) -> Result<(), Denial> {
         let mut trace = Trace::default();
-        if self.holds(auth, granted, value_of, &mut trace) && trace.missing.is_none() {
+        if self.holds(auth, granted, value_of, &mut trace) && trace.unbound.is_none() {
             return Ok(());
         }
-        if let Some(parameter) = trace.missing {
-            return Err(Denial::MissingParameter(parameter));
+        if let Some((parameter, why)) = trace.unbound {
+            return Err(Denial::Unbound(parameter, why));
         }
         Err(Denial::Insufficient(
             (!trace.refused_value).then_some(trace.scopes),
@@ -135,7 +165,7 @@ impl Requirement {
         &self,
         auth: &Authenticated,
         granted: &dyn Fn(&str) -> bool,
-        value_of: &dyn Fn(&str) -> Option<&'v str>,
+        value_of: &dyn Fn(&str) -> ParamValue<'v>,
         trace: &mut Trace,
     ) -> bool {
         match &*self.0 {
@@ -149,8 +179,8 @@ impl Requirement {
                     trace.refused_value = true;
                     false
                 }
-                Err(BindError::MissingParameter(name)) => {
-                    trace.missing.get_or_insert(name);
+                Err(BindError::Unbound(name, why)) => {
+                    trace.unbound.get_or_insert((name, why));
                     false
                 }
             },
@@ -170,13 +200,22 @@ impl Requirement {
                 any
             }
             Node::ClaimEquals { claim, parameter } => match value_of(parameter) {
-                None => {
-                    trace.missing.get_or_insert(parameter.clone());
+                ParamValue::Missing => {
+                    trace
+                        .unbound
+                        .get_or_insert((parameter.clone(), Unbound::Missing));
                     false
                 }
+                ParamValue::Ambiguous => {
+                    trace
+                        .unbound
+                        .get_or_insert((parameter.clone(), Unbound::Ambiguous));
+                    false
+                }
+                ParamValue::Unusable => false,
                 // Read straight as a string: numbers, arrays, null, absence and a repeated
                 // claim all give `None`.
-                Some(value) => auth
+                ParamValue::Value(value) => auth
                     .claim::<String>(claim)
                     .is_some_and(|held| held == value),
             },
@@ -188,7 +227,7 @@ impl Requirement {
 struct Trace {
     scopes: Vec<String>,
     refused_value: bool,
-    missing: Option<Box<str>>,
+    unbound: Option<(Box<str>, Unbound)>,
 }
 
 impl fmt::Display for Requirement {
@@ -209,5 +248,15 @@ impl fmt::Display for Requirement {
             Node::AnyOf(children) => list(f, "any_of", children),
             Node::ClaimEquals { claim, parameter } => write!(f, "{claim} == {{{parameter}}}"),
         }
+    }
+}
+
+/// `name`'s value among owned path values, with the same ambiguity rule as requests.
+pub(crate) fn param_value<'v>(params: &'v [(String, String)], name: &str) -> ParamValue<'v> {
+    let mut found = params.iter().filter(|(key, _)| key == name);
+    match (found.next(), found.next()) {
+        (Some((_, value)), None) => ParamValue::Value(value),
+        (Some(_), Some(_)) => ParamValue::Ambiguous,
+        (None, _) => ParamValue::Missing,
     }
 }

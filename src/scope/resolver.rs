@@ -64,12 +64,14 @@ impl<'a> ResolveRequest<'a> {
         self.auth
     }
 
-    /// A path value of the matched route, percent-decoded.
+    /// A path value of the matched route, percent-decoded. `None` when the route has no
+    /// parameter of that name, or has it more than once (nested routers): the value a
+    /// requirement would bind is then unknown, and so it is to the resolver.
     pub fn param(&self, name: &str) -> Option<&'a str> {
-        self.params
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        match super::requirement::param_value(self.params, name) {
+            super::requirement::ParamValue::Value(value) => Some(value),
+            _ => None,
+        }
     }
 
     /// Every path value of the matched route.

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+use super::requirement::ParamValue;
 use super::template::ScopeTemplate;
 use crate::validate::ConfigError;
 
@@ -100,7 +101,13 @@ impl RolePolicy {
                     continue;
                 };
                 for template in templates {
-                    match template.bind(|name| (name == TENANT).then_some(tenant.as_str())) {
+                    match template.bind(|name| {
+                        if name == TENANT {
+                            ParamValue::Value(tenant)
+                        } else {
+                            ParamValue::Missing
+                        }
+                    }) {
                         Ok(scope) => out.push(scope.into()),
                         Err(_) => tracing::debug!(
                             "scopegate: a tenant value breaks the binding rules; it grants nothing"

@@ -23,6 +23,7 @@
 use std::fmt;
 
 use super::grant::is_scope_char;
+use super::requirement::{ParamValue, Unbound};
 
 /// Why a scope template was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,8 +215,8 @@ enum Segment {
 /// Why a template could not be bound to a request's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum BindError {
-    /// The route has no such parameter: a configuration error.
-    MissingParameter(Box<str>),
+    /// The route has no such parameter, or has it twice: a configuration error.
+    Unbound(Box<str>, Unbound),
     /// A value broke the binding rules; it is request content, so it is never echoed.
     RefusedValue,
 }
@@ -263,7 +264,7 @@ impl ScopeTemplate {
     /// same scope (`a-room` + `-room-` + `b` and `a` + `-room-` + `room-b`).
     pub(crate) fn bind<'v>(
         &self,
-        value_of: impl Fn(&str) -> Option<&'v str>,
+        value_of: impl Fn(&str) -> ParamValue<'v>,
     ) -> Result<String, BindError> {
         let mut scope = String::with_capacity(self.source.len() + 32);
         // The previous parameter's value, and the literal since it.
@@ -276,8 +277,16 @@ impl ScopeTemplate {
                     separator = Some(text);
                 }
                 Segment::Parameter(name) => {
-                    let value =
-                        value_of(name).ok_or_else(|| BindError::MissingParameter(name.clone()))?;
+                    let value = match value_of(name) {
+                        ParamValue::Value(value) => value,
+                        ParamValue::Unusable => return Err(BindError::RefusedValue),
+                        ParamValue::Missing => {
+                            return Err(BindError::Unbound(name.clone(), Unbound::Missing));
+                        }
+                        ParamValue::Ambiguous => {
+                            return Err(BindError::Unbound(name.clone(), Unbound::Ambiguous));
+                        }
+                    };
                     if !is_bindable(value) {
                         return Err(BindError::RefusedValue);
                     }
@@ -324,9 +333,12 @@ mod tests {
     use super::*;
 
     fn bind(template: &str, params: &[(&str, &str)]) -> Result<String, BindError> {
-        ScopeTemplate::parse(template)
-            .unwrap()
-            .bind(|name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v))
+        ScopeTemplate::parse(template).unwrap().bind(|name| {
+            match params.iter().find(|(n, _)| *n == name) {
+                Some((_, value)) => ParamValue::Value(value),
+                None => ParamValue::Missing,
+            }
+        })
     }
 
     #[test]
@@ -458,7 +470,7 @@ mod tests {
     fn a_missing_parameter_is_named() {
         assert_eq!(
             bind("read:{room}", &[("id", "1")]),
-            Err(BindError::MissingParameter("room".into()))
+            Err(BindError::Unbound("room".into(), Unbound::Missing))
         );
     }
 }
