@@ -85,9 +85,7 @@ async fn main() -> Result<(), Error> {
             post(ok),
             scope!("write:invoices-in-{org}"),
         )
-        .layer(AuthLayer::new(
-            issuer.validator().role_policy(policy).build()?,
-        ));
+        .layer(AuthLayer::new(issuer.validator().build()?).role_policy(policy)?);
     let roles = issuer
         .token()
         .subject("alice")

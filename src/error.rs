@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE};
 
+use crate::syntax::{is_quoted_safe, is_scope_token};
+
 /// Why a request was refused.
 ///
 /// The variants are grouped by the response they produce; see [`AuthError::status`].
@@ -155,14 +157,31 @@ impl ErrorKind {
     /// The HTTP status this kind is answered with.
     pub fn status(self) -> StatusCode {
         use ErrorKind::*;
+        // Exhaustive on purpose: a new kind must choose its status here.
         match self {
             MultipleAuthorizationHeaders
             | CommaJoinedCredentials
             | MalformedAuthorizationHeader => StatusCode::BAD_REQUEST,
+            MissingCredentials | TokenTooLong | MalformedToken | UnsupportedAlgorithm
+            | AlgorithmNotAllowed | CriticalHeader | WrongTokenType | InvalidKeyId
+            | MissingKeyId | UnknownKey | KeyAlgorithmMismatch | InvalidSignature
+            | IssuerMismatch | AudienceMismatch | MissingExpiry | Expired | NotYetValid
+            | IssuedInFuture | LifetimeTooLong | TooOld | InvalidClaimType
+            | MissingRequiredClaim | ClaimsShape => StatusCode::UNAUTHORIZED,
             InsufficientScope => StatusCode::FORBIDDEN,
             KeysUnavailable | GrantsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             LayerMissing | RequirementMisconfigured => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// A short human-readable summary of the status, for a problem-details `title`.
+    pub fn title(self) -> &'static str {
+        match self.status() {
+            StatusCode::BAD_REQUEST => "Bad request",
+            StatusCode::UNAUTHORIZED => "Unauthorized",
+            StatusCode::FORBIDDEN => "Forbidden",
+            StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+            _ => "Internal server error",
         }
     }
 }
@@ -220,11 +239,6 @@ impl Realm {
     }
 }
 
-/// `%x20-21 / %x23-5B / %x5D-7E`: printable ASCII without `"` and `\`.
-pub(crate) fn is_quoted_safe(byte: u8) -> bool {
-    matches!(byte, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)
-}
-
 impl AuthError {
     /// An error of this kind with no realm in its challenge.
     pub fn new(kind: ErrorKind) -> Self {
@@ -235,21 +249,16 @@ impl AuthError {
         }
     }
 
-    pub(crate) fn with_realm(kind: ErrorKind, realm: Option<Realm>) -> Self {
-        AuthError {
-            kind,
-            realm,
-            scope: None,
-        }
+    /// The same refusal, challenging in `realm`.
+    pub(crate) fn in_realm(mut self, realm: Option<Realm>) -> Self {
+        self.realm = realm;
+        self
     }
 
     /// Names the scopes that would satisfy the requirement, for the `scope` attribute. Each
     /// must be a scope-token (bound from checked values), so the header stays well formed.
     pub(crate) fn with_scope(mut self, scopes: &[String]) -> Self {
-        let safe = !scopes.is_empty()
-            && scopes
-                .iter()
-                .all(|scope| crate::scope::is_scope_token(scope));
+        let safe = !scopes.is_empty() && scopes.iter().all(|scope| is_scope_token(scope));
         self.scope = safe.then(|| scopes.join(" ").into());
         self
     }
@@ -331,12 +340,23 @@ impl From<ErrorKind> for AuthError {
     }
 }
 
-/// An empty body with the status and challenge.
-impl axum::response::IntoResponse for AuthError {
-    fn into_response(self) -> axum::response::Response {
-        self.to_response(axum::body::Body::empty())
+/// A configuration mistake, found when a validator, policy or router is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        ConfigError(message.into())
     }
 }
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "scopegate configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
@@ -392,10 +412,10 @@ mod tests {
     #[test]
     fn challenge_forms() {
         let realm = Realm::new("api");
-        let bare = AuthError::with_realm(ErrorKind::MissingCredentials, realm.clone());
+        let bare = AuthError::new(ErrorKind::MissingCredentials).in_realm(realm.clone());
         assert_eq!(bare.www_authenticate().unwrap(), r#"Bearer realm="api""#);
 
-        let bad = AuthError::with_realm(ErrorKind::Expired, realm.clone());
+        let bad = AuthError::new(ErrorKind::Expired).in_realm(realm.clone());
         assert_eq!(
             bad.www_authenticate().unwrap(),
             r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#
@@ -412,7 +432,8 @@ mod tests {
                 .starts_with(r#"Bearer error="invalid_request""#)
         );
 
-        let forbidden = AuthError::with_realm(ErrorKind::InsufficientScope, realm.clone())
+        let forbidden = AuthError::new(ErrorKind::InsufficientScope)
+            .in_realm(realm.clone())
             .with_scope(&["read:a".into(), "read:b".into()]);
         assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
         assert!(
@@ -427,7 +448,7 @@ mod tests {
             AuthError::new(ErrorKind::InsufficientScope).with_scope(&["a\"b".into()]);
         assert_eq!(unsafe_scope.required_scope(), None);
 
-        let outage = AuthError::with_realm(ErrorKind::KeysUnavailable, realm);
+        let outage = AuthError::new(ErrorKind::KeysUnavailable).in_realm(realm);
         assert_eq!(outage.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(outage.www_authenticate().is_none());
     }

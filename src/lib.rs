@@ -17,7 +17,7 @@
 //!     .route_requiring(
 //!         "/rooms/{room}/comments/{id}",
 //!         delete(|| async { "deleted" }),
-//!         scope!("delete:comments-in-:room"),
+//!         scope!("delete:comments-in-{room}"),
 //!     )
 //!     .layer(AuthLayer::new(issuer.validator().build()?));
 //!
@@ -75,50 +75,72 @@
 //!
 //! # Features
 //!
+//! - `axum` (default): extractors, [`RouterExt::route_requiring`], [`require`]. Without it the
+//!   tower layers, the validator and requirement checks work as they are (tonic services).
 //! - `aws-lc-rs` (default) or `rust-crypto`: the signature backend. With both, aws-lc-rs is used.
 //! - `reqwest` (default): the default HTTP fetcher.
+//! - `macros` (default): the `#[require_scope("...")]` attribute.
 //! - `test-util`: [`testing`], an in-process issuer that mints really signed tokens.
+//!
+//! # How it is built
+//!
+//! Imports run one way, from the request's edge to the leaves:
+//!
+//! | module | holds |
+//! |---|---|
+//! | `router`, `extract` (feature `axum`) | `route_requiring`, extractors, the `require` layer |
+//! | `service` | `AuthLayer`/`AuthService`, `RequireLayer`/`RequireService`, refusal renderers |
+//! | `validate` | `Validator`, its builder, `Issuers`, the claim rules |
+//! | `authorize` | `Requirement`, the one decision, the grant resolver and its cache |
+//! | `principal` | `Authenticated`: the verified token and the scopes it grants |
+//! | `grant` | scope sources, the granted set, templates, role policies |
+//! | `jwks` | fetching and caching key sets |
+//! | `jose` | algorithms, the compact JWS, JWK sets |
+//! | `json`, `syntax`, `error`, `clock`, `boxed` | the strict JSON reader, character rules, refusals, time |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod bearer;
-mod claims;
+mod authorize;
+mod boxed;
 mod clock;
 mod error;
-mod issuers;
+#[cfg(feature = "axum")]
+mod extract;
+mod grant;
+mod jose;
+mod json;
 pub mod jwks;
-mod layer;
-pub mod require;
-pub mod scope;
+mod principal;
+#[cfg(feature = "axum")]
+mod router;
+mod service;
+mod syntax;
 mod validate;
 
 #[cfg(feature = "test-util")]
 pub mod testing;
 
-pub use claims::{Authenticated, Claims};
+pub use authorize::{GrantResolver, Requirement, ResolveError, ResolveRequest, ScopeRequirement};
+pub use boxed::BoxFuture;
 pub use clock::{Clock, SystemClock};
-pub use error::{AuthError, ErrorKind};
-pub use issuers::Issuers;
+pub use error::{AuthError, ConfigError, ErrorKind};
+#[cfg(feature = "axum")]
+pub use extract::{Access, Claims, RequireScope, require, require_scope};
+pub use grant::{GrantedScopes, RolePolicy, ScopeSource, TemplateError, check_template};
 pub use jsonwebtoken::Algorithm;
-pub use layer::{
-    AuthLayer, AuthService, DefaultRejection, GrpcRejection, OnRejection, ResponseFuture,
-};
-pub use require::{
-    RequireLayer, RequireScope, RequireService, RouterExt, ScopeRequirement, require, require_scope,
-};
-pub use scope::{
-    GrantResolver, GrantedScopes, Requirement, ResolveError, ResolveRequest, RolePolicy,
-    ScopeSource, TemplateError,
-};
+pub use principal::Authenticated;
+#[cfg(feature = "axum")]
+pub use router::RouterExt;
 /// Requires a scope template on an async axum handler, checked at compile time (feature
 /// `macros`, on by default).
 ///
 /// ```
 /// use axum::{Router, routing::delete};
 ///
-/// #[scopegate::require_scope("delete:comments-in-:room")]
+/// #[scopegate::require_scope("delete:comments-in-{room}")]
 /// async fn delete_comment() -> &'static str {
 ///     "deleted"
 /// }
@@ -130,8 +152,12 @@ pub use scope::{
 /// parameters are checked per request, as with the extractor.
 #[cfg(feature = "macros")]
 pub use scopegate_macros::require_scope;
+pub use service::{
+    AuthLayer, AuthService, DefaultRejection, GrpcRejection, OnRejection, ProblemJson,
+    RequireFuture, RequireLayer, RequireService, ResponseFuture,
+};
 pub use validate::{
-    ConfigError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Validator, ValidatorBuilder,
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, Issuers, MAX_LEEWAY, Validator, ValidatorBuilder,
 };
 
 /// The README's Rust snippets, compiled and run as doctests so they stay true.

@@ -48,8 +48,8 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value, json};
 
 use crate::clock::{Clock, SystemClock};
-use crate::validate::ValidatorBuilder;
-use crate::{Validator, jwks::keys::algorithm_name};
+use crate::jose::algorithm_name;
+use crate::validate::{Validator, ValidatorBuilder};
 
 /// A clock that only moves when told to. Clones share the same time.
 ///
@@ -251,6 +251,7 @@ impl Shared {
 /// An OIDC issuer on `127.0.0.1` with fresh RS256, PS256, ES256 and EdDSA keys.
 ///
 /// Dropping it stops the server.
+#[allow(missing_debug_implementations)] // holds key pairs: nothing worth printing
 pub struct TestIssuer {
     shared: Arc<Shared>,
     address: SocketAddr,
@@ -501,6 +502,7 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
 /// Everything can be overridden, including the header, so tests can build the attacks a
 /// validator must refuse.
 #[must_use]
+#[allow(missing_debug_implementations)] // holds the issuer's key pairs
 pub struct TokenBuilder {
     shared: Arc<Shared>,
     algorithm: Algorithm,

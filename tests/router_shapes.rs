@@ -12,7 +12,7 @@ use axum::routing::{any, delete, get, post};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use scopegate::testing::TestIssuer;
-use scopegate::{AuthLayer, RequireScope, RouterExt, require, scope};
+use scopegate::{AuthLayer, RequireScope, Requirement, RouterExt, TemplateError, require, scope};
 use tower::ServiceExt;
 
 #[derive(Debug)]
@@ -393,11 +393,17 @@ async fn routes_added_after_the_auth_layer_are_refused_not_opened() {
 
 #[test]
 fn a_parameter_name_axum_never_hands_to_handlers_is_refused_when_the_router_is_built() {
+    // In a template it does not even compile with `scope!`, and is refused at run time:
+    assert_eq!(
+        Requirement::scope("read:files-{__private__axum_fallback}").err(),
+        Some(TemplateError::ReservedName)
+    );
+    // In a claim check, the router refuses it.
     let payload = catch_unwind(|| {
         Router::<()>::new().route_requiring(
             "/files/{__private__axum_fallback}",
             get(|| async { "file" }),
-            scope!("read:files-{__private__axum_fallback}"),
+            Requirement::claim_equals("owner", "__private__axum_fallback"),
         )
     })
     .expect_err("a reserved parameter name must be refused");

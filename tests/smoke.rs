@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{app, send, send_with};
+use common::{app, app_behind, send, send_with};
 use http::StatusCode;
 use scopegate::Algorithm;
+use scopegate::AuthLayer;
 use scopegate::testing::{TEST_ALGORITHMS, TestIssuer};
 
 #[tokio::test]
@@ -29,7 +30,8 @@ async fn every_supported_algorithm_verifies_through_discovery() {
 #[tokio::test]
 async fn no_credentials_get_a_bare_challenge() {
     let issuer = TestIssuer::start().await.unwrap();
-    let app = app(issuer.validator().realm("rooms").build().unwrap());
+    let layer = AuthLayer::new(issuer.validator().build().unwrap()).realm("rooms");
+    let app = app_behind(layer.unwrap());
     let reply = send_with(&app, "/me", &[]).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.challenge(), r#"Bearer realm="rooms""#);

@@ -21,7 +21,7 @@ use serde_json::json;
 
 const ROLES: &str = "https://my-apis/roles";
 
-fn rooms(validator: ValidatorBuilder) -> Router {
+fn rooms(layer: AuthLayer) -> Router {
     async fn ok() -> StatusCode {
         StatusCode::OK
     }
@@ -36,7 +36,11 @@ fn rooms(validator: ValidatorBuilder) -> Router {
             post(ok),
             scope!("add:comments-in-{room}"),
         )
-        .layer(AuthLayer::new(validator.build().unwrap()))
+        .layer(layer)
+}
+
+fn layer(validator: ValidatorBuilder) -> AuthLayer {
+    AuthLayer::new(validator.build().unwrap())
 }
 
 async fn call(app: &Router, method: &str, path: &str, token: &str) -> (StatusCode, String) {
@@ -73,7 +77,7 @@ fn policy() -> RolePolicy {
 #[tokio::test]
 async fn roles_in_a_claim_grant_per_tenant_through_the_policy() {
     let issuer = TestIssuer::start().await.unwrap();
-    let app = rooms(issuer.validator().role_policy(policy()));
+    let app = rooms(layer(issuer.validator()).role_policy(policy()).unwrap());
     let token = issuer
         .token()
         .claim(ROLES, json!({"room_1": "admin", "room_2": ["member"]}))
@@ -101,7 +105,7 @@ async fn roles_in_a_claim_grant_per_tenant_through_the_policy() {
 #[tokio::test]
 async fn malformed_role_claims_grant_nothing_but_keep_the_token_valid() {
     let issuer = TestIssuer::start().await.unwrap();
-    let app = rooms(issuer.validator().role_policy(policy()));
+    let app = rooms(layer(issuer.validator()).role_policy(policy()).unwrap());
     for roles in [
         json!("admin"),
         json!(["admin"]),
@@ -134,7 +138,7 @@ async fn malformed_role_claims_grant_nothing_but_keep_the_token_valid() {
 #[tokio::test]
 async fn a_repeated_tenant_in_the_role_claim_grants_nothing() {
     let issuer = TestIssuer::start().await.unwrap();
-    let app = rooms(issuer.validator().role_policy(policy()));
+    let app = rooms(layer(issuer.validator()).role_policy(policy()).unwrap());
     let claims = format!(
         r#"{{"iss":"{}","aud":"{}","exp":{},"{ROLES}":{{"room_1":"member","room_1":"admin"}}}}"#,
         issuer.issuer(),
@@ -156,7 +160,7 @@ async fn a_policy_loads_from_json() {
         "roles": {"admin": ["add:comments-in-{tenant}"]}
     }))
     .unwrap();
-    let app = rooms(issuer.validator().role_policy(policy));
+    let app = rooms(layer(issuer.validator()).role_policy(policy).unwrap());
     let token = issuer.token().claim(ROLES, json!({"r": "admin"})).sign();
     assert_eq!(
         call(&app, "POST", "/rooms/r/comments", &token).await.0,
@@ -196,7 +200,7 @@ impl GrantResolver for RoomService {
 async fn the_resolver_is_called_only_when_the_token_falls_short() {
     let issuer = TestIssuer::start().await.unwrap();
     let service = RoomService::default();
-    let app = rooms(issuer.validator().grant_resolver(service.clone()));
+    let app = rooms(layer(issuer.validator()).grant_resolver(service.clone()));
     let own = issuer
         .token()
         .subject("member")
@@ -234,9 +238,7 @@ async fn resolver_results_are_cached_per_user_and_route_values_until_the_ttl() {
     let issuer = TestIssuer::start_with_clock(clock.clone()).await.unwrap();
     let service = RoomService::default();
     let app = rooms(
-        issuer
-            .validator()
-            .clock(clock.clone())
+        layer(issuer.validator().clock(clock.clone()))
             .grant_resolver(service.clone())
             .grant_resolver_cache(Duration::from_secs(60), 100),
     );
@@ -278,8 +280,7 @@ async fn the_resolver_cache_is_bounded() {
     let issuer = TestIssuer::start().await.unwrap();
     let service = RoomService::default();
     let app = rooms(
-        issuer
-            .validator()
+        layer(issuer.validator())
             .grant_resolver(service.clone())
             .grant_resolver_cache(Duration::from_secs(600), 2),
     );
@@ -301,12 +302,7 @@ async fn a_failing_resolver_fails_closed_with_503_and_is_not_hammered() {
     let issuer = TestIssuer::start_with_clock(clock.clone()).await.unwrap();
     let service = RoomService::default();
     service.failing.store(true, Ordering::SeqCst);
-    let app = rooms(
-        issuer
-            .validator()
-            .clock(clock.clone())
-            .grant_resolver(service.clone()),
-    );
+    let app = rooms(layer(issuer.validator().clock(clock.clone())).grant_resolver(service.clone()));
     let member = issuer.token().subject("member").expires_in(3600).sign();
     for _ in 0..3 {
         let (status, challenge) = call(&app, "GET", "/rooms/r1/comments", &member).await;
@@ -331,7 +327,7 @@ async fn a_failing_resolver_fails_closed_with_503_and_is_not_hammered() {
 async fn the_resolver_is_not_asked_about_refused_path_values() {
     let issuer = TestIssuer::start().await.unwrap();
     let service = RoomService::default();
-    let app = rooms(issuer.validator().grant_resolver(service.clone()));
+    let app = rooms(layer(issuer.validator()).grant_resolver(service.clone()));
     let member = issuer.token().subject("member").sign();
     let reply = send_with(
         &app,

@@ -14,10 +14,11 @@ use arc_swap::ArcSwapOption;
 use http::{HeaderMap, StatusCode, Uri};
 use tokio::sync::watch;
 
+use super::error::KeyError;
 use super::fetch::{JwksFetcher, MAX_DOCUMENT_BYTES, check_url};
-use super::keys::{AlgorithmSet, KeySet, Lookup, VerifyingKey, starts_as_object};
 use crate::clock::Clock;
-use crate::error::ErrorKind;
+use crate::jose::{AlgorithmSet, KeySet, Lookup, VerifyingKey};
+use crate::json::Members;
 
 /// Timing of the key cache. See [`ValidatorBuilder`](crate::ValidatorBuilder) for each knob.
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ struct RefreshState {
 /// What a request learns from the cache without waiting.
 pub(crate) enum Immediate {
     Key(Arc<VerifyingKey>),
-    Rejected(ErrorKind),
+    Rejected(KeyError),
     /// A fetch is (or may now be) under way that could supply the key: wait for it.
     AwaitRefetch,
 }
@@ -157,7 +158,7 @@ impl KeyCache {
             }
             match snapshot.keys.lookup(kid) {
                 Lookup::Found(key) => return Immediate::Key(key.clone()),
-                Lookup::Ambiguous => return Immediate::Rejected(ErrorKind::MissingKeyId),
+                Lookup::Ambiguous => return Immediate::Rejected(KeyError::Ambiguous),
                 Lookup::UnknownKid => {}
             }
         }
@@ -177,22 +178,22 @@ impl KeyCache {
     pub(crate) async fn lookup_after_refetch(
         self: &Arc<Self>,
         kid: Option<&str>,
-    ) -> Result<Arc<VerifyingKey>, ErrorKind> {
+    ) -> Result<Arc<VerifyingKey>, KeyError> {
         self.wait_for_attempt().await;
         self.current_answer(kid)
     }
 
     /// The answer the current key set gives, with no fetch left to wait for.
-    fn current_answer(&self, kid: Option<&str>) -> Result<Arc<VerifyingKey>, ErrorKind> {
+    fn current_answer(&self, kid: Option<&str>) -> Result<Arc<VerifyingKey>, KeyError> {
         let now = self.clock.now();
         let guard = self.snapshot.load();
         let Some(snapshot) = guard.as_ref().filter(|snapshot| now < snapshot.stale_until) else {
-            return Err(ErrorKind::KeysUnavailable);
+            return Err(KeyError::Unavailable);
         };
         match snapshot.keys.lookup(kid) {
             Lookup::Found(key) => Ok(key.clone()),
-            Lookup::Ambiguous => Err(ErrorKind::MissingKeyId),
-            Lookup::UnknownKid => Err(ErrorKind::UnknownKey),
+            Lookup::Ambiguous => Err(KeyError::Ambiguous),
+            Lookup::UnknownKid => Err(KeyError::Unknown),
         }
     }
 
@@ -455,26 +456,22 @@ async fn get_document(
 
 /// OIDC Discovery §4: fetch the configuration, require the identical `issuer`, take `jwks_uri`.
 async fn discover(fetcher: &dyn JwksFetcher, url: &Uri, issuer: &str) -> Result<Uri, String> {
-    #[derive(serde::Deserialize)]
-    struct Configuration {
-        issuer: String,
-        jwks_uri: String,
-    }
     let response = get_document(fetcher, url).await?;
     let not_a_configuration =
         || format!("GET {url}: not an OpenID configuration with issuer and jwks_uri");
-    if !starts_as_object(response.body()) {
+    let configuration = Members::parse(response.body()).map_err(|_| not_a_configuration())?;
+    let (Some(named), Some(jwks_uri)) = (
+        configuration.get("issuer").parse::<String>(),
+        configuration.get("jwks_uri").parse::<String>(),
+    ) else {
         return Err(not_a_configuration());
-    }
-    let configuration: Configuration =
-        serde_json::from_slice(response.body()).map_err(|_| not_a_configuration())?;
-    if configuration.issuer != issuer {
+    };
+    if named != issuer {
         return Err(format!(
-            "GET {url}: the document names issuer {:?}, expected {issuer:?}",
-            configuration.issuer
+            "GET {url}: the document names issuer {named:?}, expected {issuer:?}"
         ));
     }
-    check_url(&configuration.jwks_uri).map_err(|reason| format!("GET {url}: jwks_uri {reason}"))
+    check_url(&jwks_uri).map_err(|reason| format!("GET {url}: jwks_uri {reason}"))
 }
 
 #[cfg(test)]
@@ -498,11 +495,9 @@ mod tests {
             &'a self,
             _url: &'a Uri,
             _max: usize,
-        ) -> super::super::fetch::BoxFuture<
-            'a,
-            Result<http::Response<Vec<u8>>, super::super::fetch::FetchError>,
-        > {
-            Box::pin(async { Err(super::super::fetch::FetchError::new("unreachable")) })
+        ) -> crate::boxed::BoxFuture<'a, Result<http::Response<Vec<u8>>, super::super::FetchError>>
+        {
+            Box::pin(async { Err(super::super::FetchError::new("unreachable")) })
         }
     }
 

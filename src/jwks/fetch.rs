@@ -2,10 +2,10 @@
 //! and the default reqwest implementation.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 
 use http::Uri;
+
+use crate::boxed::BoxFuture;
 
 /// The largest JWKS or discovery document scopegate reads, in bytes.
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
@@ -15,9 +15,6 @@ pub const ACCEPT: &str = "application/json, application/jwk-set+json";
 
 /// The `User-Agent` header scopegate sends.
 pub const USER_AGENT: &str = concat!("scopegate/", env!("CARGO_PKG_VERSION"));
-
-/// A boxed, sendable future, as returned by [`JwksFetcher::get`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Performs the HTTP GETs for discovery and JWKS documents.
 ///

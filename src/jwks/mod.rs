@@ -4,11 +4,13 @@
 //! discovery by default. It is public for [`JwksFetcher`], to bring your own HTTP client.
 
 mod cache;
+mod error;
 mod fetch;
-pub(crate) mod keys;
 
+pub use crate::boxed::BoxFuture;
 pub(crate) use cache::{CachePolicy, Immediate, KeyCache, Remote};
+pub(crate) use error::KeyError;
 #[cfg(feature = "reqwest")]
 pub use fetch::ReqwestFetcher;
 pub(crate) use fetch::check_url;
-pub use fetch::{ACCEPT, BoxFuture, FetchError, JwksFetcher, MAX_DOCUMENT_BYTES, USER_AGENT};
+pub use fetch::{ACCEPT, FetchError, JwksFetcher, MAX_DOCUMENT_BYTES, USER_AGENT};

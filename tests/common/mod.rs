@@ -9,14 +9,19 @@ use http_body_util::BodyExt;
 use scopegate::{AuthLayer, Authenticated, Validator};
 use tower::ServiceExt;
 
-/// `/me` answers the verified subject; `/health` has no handler-side requirement.
+/// `/me` answers the verified subject.
 pub fn app(validator: Validator) -> Router {
+    app_behind(AuthLayer::new(validator))
+}
+
+/// `/me` behind a layer of your own configuration.
+pub fn app_behind(layer: AuthLayer) -> Router {
     Router::new()
         .route(
             "/me",
             get(|auth: Authenticated| async move { auth.subject().unwrap_or("").to_owned() }),
         )
-        .layer(AuthLayer::new(validator))
+        .layer(layer)
 }
 
 pub struct Reply {

@@ -5,9 +5,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::claims::Authenticated;
+use super::params::PathValues;
+use crate::boxed::BoxFuture;
 use crate::clock::Clock;
-use crate::jwks::BoxFuture;
+use crate::grant::ParamValue;
+use crate::principal::Authenticated;
 
 /// Supplies extra granted scopes from outside the token, for example from the service that
 /// knows each room's settings ("members can read comments, admins can add comments").
@@ -52,10 +54,10 @@ pub trait GrantResolver: Send + Sync + 'static {
 }
 
 /// What a [`GrantResolver`] is asked about.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct ResolveRequest<'a> {
     auth: &'a Authenticated,
-    params: &'a [(String, String)],
+    params: &'a PathValues,
 }
 
 impl<'a> ResolveRequest<'a> {
@@ -68,17 +70,15 @@ impl<'a> ResolveRequest<'a> {
     /// parameter of that name, or has it more than once (nested routers): the value a
     /// requirement would bind is then unknown, and so it is to the resolver.
     pub fn param(&self, name: &str) -> Option<&'a str> {
-        match super::requirement::param_value(self.params, name) {
-            super::requirement::ParamValue::Value(value) => Some(value),
+        match self.params.get(name) {
+            ParamValue::Value(value) => Some(value),
             _ => None,
         }
     }
 
     /// Every path value of the matched route.
     pub fn params(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
-        self.params
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str()))
+        self.params.iter()
     }
 }
 
@@ -121,6 +121,15 @@ pub(crate) struct CachedResolver {
     clock: Arc<dyn Clock>,
 }
 
+impl fmt::Debug for CachedResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedResolver")
+            .field("ttl", &self.ttl)
+            .field("max_entries", &self.max_entries)
+            .finish_non_exhaustive()
+    }
+}
+
 impl CachedResolver {
     pub(crate) fn new(
         resolver: Arc<dyn GrantResolver>,
@@ -147,7 +156,7 @@ impl CachedResolver {
     pub(crate) async fn grants(
         &self,
         auth: &Authenticated,
-        params: &[(String, String)],
+        params: &PathValues,
     ) -> Result<Arc<[Box<str>]>, ()> {
         let key = cache_key(auth, params);
         let now = self.clock.now();
@@ -202,19 +211,19 @@ impl CachedResolver {
 }
 
 /// `None` when the token names no subject or client: such requests are resolved every time.
-fn cache_key(auth: &Authenticated, params: &[(String, String)]) -> Option<CacheKey> {
+fn cache_key(auth: &Authenticated, params: &PathValues) -> Option<CacheKey> {
     let (kind, who) = match (auth.subject(), auth.client_id()) {
         (Some(subject), _) => ("sub", subject),
         (None, Some(client)) => ("client_id", client),
         (None, None) => return None,
     };
-    let mut key: CacheKey = Vec::with_capacity(3 + params.len() * 2);
+    let mut key: CacheKey = Vec::with_capacity(8);
     key.push(auth.issuer().into());
     key.push(kind.into());
     key.push(who.into());
-    for (name, value) in params {
-        key.push(name.as_str().into());
-        key.push(value.as_str().into());
+    for (name, value) in params.iter() {
+        key.push(name.into());
+        key.push(value.into());
     }
     Some(key)
 }

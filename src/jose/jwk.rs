@@ -1,12 +1,17 @@
-//! JWK members to verification keys, one member at a time (SECURITY-BAR §3).
+//! JWK Set documents (RFC 7517 §5) to verification keys, one member at a time
+//! (SECURITY-BAR §3).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::DecodingKey;
 use serde_json::Value;
+
+use super::algorithm::{AlgorithmSet, parse_algorithm};
+use crate::json::Members;
+use crate::syntax::is_valid_kid;
 
 /// Base64url for key material in a JWKS document. The document comes from the configured issuer,
 /// not from the request, so padding is tolerated here (some issuers emit it); tokens use the
@@ -16,110 +21,10 @@ const JWK_B64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The longest `kid` scopegate looks up, in bytes.
-pub(crate) const MAX_KID_LEN: usize = 256;
-
-/// Every algorithm scopegate can verify, in a fixed order for the bit set.
-pub(crate) const ALL_ALGORITHMS: [Algorithm; 12] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-];
-
-/// A set of algorithms as a bit mask: the per-request check is one AND.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct AlgorithmSet(u16);
-
-impl AlgorithmSet {
-    pub(crate) const ASYMMETRIC: AlgorithmSet = AlgorithmSet(0b0001_1111_1111);
-    const RSA: AlgorithmSet = AlgorithmSet(0b0000_0011_1111);
-    const P256: AlgorithmSet = AlgorithmSet(0b0000_0100_0000);
-    const P384: AlgorithmSet = AlgorithmSet(0b0000_1000_0000);
-    const ED25519: AlgorithmSet = AlgorithmSet(0b0001_0000_0000);
-
-    fn bit(algorithm: Algorithm) -> u16 {
-        let index = ALL_ALGORITHMS
-            .iter()
-            .position(|known| *known == algorithm)
-            .unwrap_or(15);
-        1 << index
-    }
-
-    pub(crate) fn of(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        AlgorithmSet(
-            algorithms
-                .into_iter()
-                .fold(0, |set, alg| set | Self::bit(alg)),
-        )
-    }
-
-    pub(crate) fn contains(self, algorithm: Algorithm) -> bool {
-        self.0 & Self::bit(algorithm) != 0
-    }
-
-    pub(crate) fn intersect(self, other: AlgorithmSet) -> AlgorithmSet {
-        AlgorithmSet(self.0 & other.0)
-    }
-
-    pub(crate) fn union(self, other: AlgorithmSet) -> AlgorithmSet {
-        AlgorithmSet(self.0 | other.0)
-    }
-
-    /// The first algorithm of the set, in `ALL_ALGORITHMS` order, alone.
-    pub(crate) fn first(self) -> AlgorithmSet {
-        AlgorithmSet(self.0 & self.0.wrapping_neg())
-    }
-
-    pub(crate) fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
-
-/// Parses a JOSE `alg` name. `none`, in any case, is not an algorithm scopegate knows.
-pub(crate) fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    ALL_ALGORITHMS
-        .iter()
-        .copied()
-        .find(|alg| algorithm_name(*alg) == name)
-}
-
-pub(crate) fn algorithm_name(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::EdDSA => "EdDSA",
-        // jsonwebtoken's enum is non-exhaustive; a new variant is unknown to scopegate.
-        _ => "",
-    }
-}
-
 /// One usable verification key and the algorithms it may be used with.
 pub(crate) struct VerifyingKey {
     pub(crate) permitted: AlgorithmSet,
     pub(crate) key: DecodingKey,
-}
-
-/// `kid` rules (SECURITY-BAR §3): 1 to 256 bytes of printable ASCII.
-pub(crate) fn is_valid_kid(kid: &str) -> bool {
-    !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x20..=0x7E).contains(&b))
 }
 
 /// The keys of one issuer, swapped in whole.
@@ -176,17 +81,11 @@ impl KeySet {
     /// Parses a JWKS document, keeping the members usable with `allowed`.
     /// Fails only when the document is not a JWKS at all; unusable members are skipped.
     pub(crate) fn from_jwks_json(document: &[u8], allowed: AlgorithmSet) -> Result<KeySet, String> {
-        #[derive(serde::Deserialize)]
-        struct Document {
-            keys: Vec<Value>,
-        }
-        let not_a_jwks = || "the document is not a JSON object with a keys array".to_owned();
-        if !starts_as_object(document) {
-            return Err(not_a_jwks());
-        }
-        let document: Document = serde_json::from_slice(document).map_err(|_| not_a_jwks())?;
+        let not_a_jwks = || "the document is not a JSON object with one keys array".to_owned();
+        let document = Members::parse(document).map_err(|_| not_a_jwks())?;
+        let keys: Vec<Value> = document.get("keys").parse().ok_or_else(not_a_jwks)?;
         let mut set = KeySet::default();
-        for member in &document.keys {
+        for member in &keys {
             match parse_member(member, allowed) {
                 Ok((kid, key)) => set.insert(kid, key),
                 Err(reason) => tracing::debug!(reason, "JWKS member skipped"),
@@ -194,14 +93,6 @@ impl KeySet {
         }
         Ok(set)
     }
-}
-
-/// Whether a JSON text is an object. Derived deserialization would also read a struct from an
-/// array, by position; no JOSE document is an array.
-pub(crate) fn starts_as_object(json: &[u8]) -> bool {
-    json.iter()
-        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
-        == Some(&b'{')
 }
 
 /// Reads an optional string member; a present member of another type is an error.
@@ -332,39 +223,8 @@ fn okp_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::Algorithm;
     use serde_json::json;
-
-    #[test]
-    fn algorithm_names_round_trip_and_none_is_unknown() {
-        for alg in ALL_ALGORITHMS {
-            assert_eq!(parse_algorithm(algorithm_name(alg)), Some(alg));
-        }
-        for name in [
-            "none", "None", "NONE", "nOnE", "", "rs256", "ES512", "Ed25519",
-        ] {
-            assert_eq!(parse_algorithm(name), None, "{name}");
-        }
-    }
-
-    #[test]
-    fn algorithm_set_membership() {
-        let set = AlgorithmSet::of([Algorithm::RS256, Algorithm::EdDSA]);
-        assert!(set.contains(Algorithm::RS256));
-        assert!(set.contains(Algorithm::EdDSA));
-        assert!(!set.contains(Algorithm::PS256));
-        assert!(!AlgorithmSet::ASYMMETRIC.contains(Algorithm::HS256));
-        assert!(AlgorithmSet::ASYMMETRIC.contains(Algorithm::PS512));
-    }
-
-    #[test]
-    fn kid_rules() {
-        assert!(is_valid_kid("abc-123_X"));
-        assert!(is_valid_kid(&"k".repeat(MAX_KID_LEN)));
-        assert!(!is_valid_kid(&"k".repeat(MAX_KID_LEN + 1)));
-        assert!(!is_valid_kid(""));
-        assert!(!is_valid_kid("line\nbreak"));
-        assert!(!is_valid_kid("caf\u{e9}"));
-    }
 
     fn ed_member(kid: &str) -> Value {
         json!({"kty": "OKP", "crv": "Ed25519", "kid": kid,

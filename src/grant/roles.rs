@@ -6,15 +6,14 @@
 //! route requirements (`add:comments-in-:room`) stay the same whichever way grants arrive.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer};
 use serde_json::Value;
 
-use super::requirement::ParamValue;
-use super::template::ScopeTemplate;
-use crate::validate::ConfigError;
+use super::template::{ParamValue, ScopeTemplate, is_bindable};
+use crate::error::ConfigError;
+use crate::json::{self, Member, Members};
 
 /// The one parameter a role's templates may use: the tenant the role is held in.
 const TENANT: &str = "tenant";
@@ -89,33 +88,55 @@ impl RolePolicy {
 
     /// Adds the scopes the token's roles grant to `out`. `payload` is the verified claims JSON.
     pub(crate) fn expand(&self, payload: &[u8], out: &mut Vec<Box<str>>) {
-        let Some(RoleMap(entries)) = crate::claims::find_claim::<RoleMap>(payload, &self.claim)
-        else {
+        let entries = match json::find(payload, &self.claim) {
+            Ok(Member::Present(raw)) => Members::parse(raw.get().as_bytes()).ok(),
+            _ => None,
+        };
+        let Some(entries) = entries.filter(|entries| !entries.has_repeated_names()) else {
             tracing::debug!(claim = %self.claim, "scopegate: role claim absent, repeated or malformed; it grants nothing");
             return;
         };
-        for (tenant, roles) in &entries {
-            for role in roles {
-                let Some(templates) = self.roles.get(role.as_str()) else {
+        for (tenant, roles) in entries.iter() {
+            // An entry whose tenant breaks the path-value rules grants nothing at all, not even
+            // the role's plain scopes.
+            if !is_bindable(tenant) {
+                tracing::debug!(
+                    "scopegate: a tenant value breaks the binding rules; it grants nothing"
+                );
+                continue;
+            }
+            let roles = match Member::Present(roles).parse::<Value>() {
+                Some(Value::String(role)) => vec![Value::String(role)],
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            for role in roles.iter().filter_map(Value::as_str) {
+                let Some(templates) = self.roles.get(role) else {
                     tracing::debug!("scopegate: unknown role grants nothing");
                     continue;
                 };
                 for template in templates {
-                    match template.bind(|name| {
+                    let bound = template.bind(|name| {
                         if name == TENANT {
                             ParamValue::Value(tenant)
                         } else {
                             ParamValue::Missing
                         }
-                    }) {
-                        Ok(scope) => out.push(scope.into()),
-                        Err(_) => tracing::debug!(
-                            "scopegate: a tenant value breaks the binding rules; it grants nothing"
-                        ),
+                    });
+                    if let Ok(scope) = bound {
+                        out.push(scope.into());
                     }
                 }
             }
         }
+    }
+
+    /// The templates of every role, for checks across policies.
+    pub(crate) fn templates(&self) -> impl Iterator<Item = &str> {
+        self.roles
+            .values()
+            .flatten()
+            .map(|template| template.source())
     }
 }
 
@@ -126,6 +147,11 @@ fn parse_role_template(role: &str, template: &str) -> Result<ScopeTemplate, Conf
     if let Some(other) = parsed.parameters().find(|name| *name != TENANT) {
         return Err(ConfigError::new(format!(
             "role {role:?}: template {template:?} uses the parameter `{other}`; role templates may only use `{{tenant}}`"
+        )));
+    }
+    if parsed.has_parameter_before_star() {
+        return Err(ConfigError::new(format!(
+            "role {role:?}: template {template:?} puts `*` right after `{{tenant}}`; with wildcard grants the tenant would become a prefix (room_1 would cover room_10)"
         )));
     }
     Ok(parsed)
@@ -147,49 +173,6 @@ impl<'de> Deserialize<'de> for RolePolicy {
                 .map_err(de::Error::custom)?;
         }
         Ok(policy)
-    }
-}
-
-/// The claim's value: tenant to role names, with repeated tenants refused.
-struct RoleMap(Vec<(String, Vec<String>)>);
-
-impl<'de> Deserialize<'de> for RoleMap {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(RoleMapVisitor)
-    }
-}
-
-struct RoleMapVisitor;
-
-impl<'de> Visitor<'de> for RoleMapVisitor {
-    type Value = RoleMap;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object from tenant to role names")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RoleMap, A::Error> {
-        let mut entries: Vec<(String, Vec<String>)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        while let Some(tenant) = map.next_key::<String>()? {
-            if !seen.insert(tenant.clone()) {
-                return Err(de::Error::custom("repeated tenant"));
-            }
-            // A value of the wrong shape grants nothing for this tenant, not for the others.
-            let roles = match map.next_value::<Value>()? {
-                Value::String(role) => vec![role],
-                Value::Array(items) => items
-                    .into_iter()
-                    .filter_map(|item| match item {
-                        Value::String(role) => Some(role),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            entries.push((tenant, roles));
-        }
-        Ok(RoleMap(entries))
     }
 }
 
@@ -255,6 +238,9 @@ mod tests {
             let payload = serde_json::json!({"roles": {tenant: "admin"}}).to_string();
             assert!(expand(&payload).is_empty(), "{tenant:?}");
         }
+        // Not even a role's plain scopes are granted for an invalid tenant.
+        let payload = serde_json::json!({"roles": {"*": "auditor"}}).to_string();
+        assert!(expand(&payload).is_empty());
         // The other tenants of the same claim still grant.
         assert_eq!(
             expand(r#"{"roles":{"*":"admin","room_3":"member"}}"#),
@@ -272,6 +258,16 @@ mod tests {
         assert!(RolePolicy::new("roles").role("admin", ["add:{}"]).is_err());
         let document = r#"{"claim":"roles","roles":{"admin":["add:{org}"]}}"#;
         assert!(serde_json::from_str::<RolePolicy>(document).is_err());
+        assert!(
+            RolePolicy::new("roles")
+                .role("owner", ["own:rooms-{tenant}*"])
+                .is_err()
+        );
+        assert!(
+            RolePolicy::new("roles")
+                .role("owner", ["own:rooms-{tenant}-*"])
+                .is_ok()
+        );
         let typo = r#"{"claim":"roles","role":{"admin":["add:{tenant}"]}}"#;
         assert!(serde_json::from_str::<RolePolicy>(typo).is_err());
     }

@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::claims::Authenticated;
-use crate::error::{AuthError, ErrorKind, Realm};
-use crate::validate::{ConfigError, Outcome, Validator, unverified_issuer};
+use super::validator::{Outcome, Validator};
+use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::jose::unverified_payload;
+use crate::json;
+use crate::principal::Authenticated;
 
 /// The issuers an API accepts: one [`Validator`] per issuer, chosen by the token's `iss` before
 /// any key is looked at.
@@ -33,7 +35,8 @@ pub struct Issuers {
 
 #[derive(Debug)]
 struct Inner {
-    /// The first validator: the realm of challenges, and the only one when `by_issuer` is empty.
+    /// The first validator: its first audience is the default realm, and it is the only one
+    /// when `by_issuer` is empty.
     first: Validator,
     by_issuer: HashMap<Box<str>, Validator>,
     max_token_bytes: usize,
@@ -75,7 +78,7 @@ impl Issuers {
     pub async fn validate(&self, token: &str) -> Result<Authenticated, AuthError> {
         match self.select(token) {
             Ok(validator) => validator.validate(token).await,
-            Err(kind) => Err(self.error(kind)),
+            Err(kind) => Err(AuthError::new(kind)),
         }
     }
 
@@ -87,7 +90,12 @@ impl Issuers {
         if inner.by_issuer.is_empty() {
             return Ok(&inner.first);
         }
-        let issuer = unverified_issuer(token, inner.max_token_bytes)?;
+        let payload = unverified_payload(token, inner.max_token_bytes)?;
+        // Absent, not a string or repeated: no issuer of ours.
+        let issuer = json::find(&payload, "iss")
+            .ok()
+            .and_then(|member| member.parse::<String>())
+            .ok_or(ErrorKind::IssuerMismatch)?;
         inner
             .by_issuer
             .get(issuer.as_str())
@@ -101,16 +109,18 @@ impl Issuers {
         }
     }
 
-    pub(crate) fn realm(&self) -> Option<&Realm> {
-        self.inner.first.realm()
+    /// The default realm of challenges: the first validator's first audience.
+    pub(crate) fn default_realm(&self) -> &str {
+        self.inner.first.first_audience()
+    }
+
+    /// The clock of the first validator, for the layer's caches.
+    pub(crate) fn clock(&self) -> std::sync::Arc<dyn crate::clock::Clock> {
+        self.inner.first.clock()
     }
 
     pub(crate) fn max_token_bytes(&self) -> usize {
         self.inner.max_token_bytes
-    }
-
-    pub(crate) fn error(&self, kind: ErrorKind) -> AuthError {
-        self.inner.first.error(kind)
     }
 }
 

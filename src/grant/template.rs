@@ -22,8 +22,7 @@
 
 use std::fmt;
 
-use super::grant::is_scope_char;
-use super::requirement::{ParamValue, Unbound};
+use crate::syntax::is_scope_char;
 
 /// Why a scope template was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +42,9 @@ pub enum TemplateError {
     NotAScopeCharacter,
     /// Two parameters with no letter, digit or `_` between them (`:org-:room`): ambiguous.
     AdjacentParameters,
+    /// A parameter name starting with `__private__axum_`: axum never hands such parameters to
+    /// handlers, so the template could never bind.
+    ReservedName,
 }
 
 impl TemplateError {
@@ -64,6 +66,9 @@ impl TemplateError {
             }
             TemplateError::AdjacentParameters => {
                 "scope template: two parameters need a letter, digit or `_` between them, or values could be split ambiguously"
+            }
+            TemplateError::ReservedName => {
+                "scope template: parameter names starting with `__private__axum_` are reserved by axum and never bound"
             }
         }
     }
@@ -155,6 +160,25 @@ const fn next_piece(template: &[u8], at: usize) -> Result<(Piece, usize), Templa
     Ok((Piece::Literal(at, end), end))
 }
 
+/// axum drops path parameters whose names start with this (its nest and fallback captures)
+/// before handlers see them.
+pub(crate) const RESERVED_PREFIX: &str = "__private__axum_";
+
+/// Whether `bytes[start..end]` starts with `prefix`. `const`, for compile-time checks.
+const fn has_prefix(bytes: &[u8], start: usize, end: usize, prefix: &[u8]) -> bool {
+    if end - start < prefix.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < prefix.len() {
+        if bytes[start + index] != prefix[index] {
+            return false;
+        }
+        index += 1;
+    }
+    true
+}
+
 /// A `:` at the start, or after a character that cannot be part of a name.
 const fn starts_parameter(template: &[u8], at: usize) -> bool {
     template[at] == b':' && (at == 0 || !is_name_char(template[at - 1]))
@@ -176,9 +200,12 @@ pub const fn check_template(template: &str) -> Result<(), TemplateError> {
             Err(error) => return Err(error),
         };
         match piece {
-            Piece::Parameter(..) => {
+            Piece::Parameter(start, end) => {
                 if after_parameter && !separated {
                     return Err(TemplateError::AdjacentParameters);
+                }
+                if has_prefix(bytes, start, end, RESERVED_PREFIX.as_bytes()) {
+                    return Err(TemplateError::ReservedName);
                 }
                 after_parameter = true;
                 separated = false;
@@ -210,6 +237,38 @@ pub(crate) struct ScopeTemplate {
 enum Segment {
     Literal(String),
     Parameter(Box<str>),
+}
+
+/// A path parameter's value as the matched route offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParamValue<'v> {
+    Value(&'v str),
+    /// The matched route has no parameter of that name.
+    Missing,
+    /// The matched route has the name more than once (nested routers): no value is "the" one.
+    Ambiguous,
+    /// Present but unusable (not UTF-8): refused like any unsafe value.
+    Unusable,
+}
+
+/// Why a named parameter cannot be bound: a configuration error, never a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unbound {
+    /// The matched route has no parameter of that name.
+    Missing,
+    /// The matched route has that name more than once.
+    Ambiguous,
+}
+
+impl Unbound {
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Unbound::Missing => "the matched route has no parameter of this name",
+            Unbound::Ambiguous => {
+                "the matched route has this parameter name more than once (rename one of them)"
+            }
+        }
+    }
 }
 
 /// Why a template could not be bound to a request's path.
@@ -254,6 +313,15 @@ impl ScopeTemplate {
         self.segments.iter().filter_map(|segment| match segment {
             Segment::Parameter(name) => Some(&**name),
             Segment::Literal(_) => None,
+        })
+    }
+
+    /// Whether a parameter is immediately followed by `*`: with wildcard grants on, such a bound
+    /// scope would turn its value into a prefix (`room_1*` covers `room_10`).
+    pub(crate) fn has_parameter_before_star(&self) -> bool {
+        self.segments.windows(2).any(|pair| {
+            matches!(&pair[0], Segment::Parameter(_))
+                && matches!(&pair[1], Segment::Literal(text) if text.starts_with('*'))
         })
     }
 
@@ -321,7 +389,7 @@ fn push_literal(segments: &mut Vec<Segment>, text: &str) {
 
 /// Non-empty scope-token characters, and none of `*` (wildcard), `/` or `%` (decoded path
 /// structure and encodings).
-fn is_bindable(value: &str) -> bool {
+pub(crate) fn is_bindable(value: &str) -> bool {
     !value.is_empty()
         && value
             .bytes()
@@ -391,6 +459,11 @@ mod tests {
             ("read:\"x\"", TemplateError::NotAScopeCharacter),
             ("read:caf\u{e9}", TemplateError::NotAScopeCharacter),
             (":org-:room", TemplateError::AdjacentParameters),
+            (
+                "read:{__private__axum_fallback}",
+                TemplateError::ReservedName,
+            ),
+            ("read::__private__axum_x", TemplateError::ReservedName),
             ("{org}{room}", TemplateError::AdjacentParameters),
             ("{org}.:room", TemplateError::AdjacentParameters),
         ];

@@ -1,121 +1,12 @@
 //! One set of granted scopes from every claim that carries them (SECURITY-BAR §5).
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-/// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
-pub(crate) const fn is_scope_char(byte: u8) -> bool {
-    matches!(byte, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
-}
-
-pub(crate) fn is_scope_token(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(is_scope_char)
-}
-
-/// The JSON shapes a scope claim may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// One string, split on U+0020 (`scope`, RFC 8693 §4.2).
-    SpaceDelimited,
-    /// An array of strings, each taken whole (`permissions`).
-    Array,
-    /// Either (`scp`, custom claims).
-    StringOrArray,
-}
-
-/// A top-level claim that grants scopes, and the JSON shape it may take.
-///
-/// The defaults are [`SCOPE`](Self::SCOPE), [`SCP`](Self::SCP) and
-/// [`PERMISSIONS`](Self::PERMISSIONS). A claim of the wrong shape grants nothing: it never
-/// invalidates the token, so a requirement that needed it answers 403.
-///
-/// ```
-/// use scopegate::{ScopeSource, Validator};
-///
-/// let builder = Validator::builder("https://issuer.example/")
-///     .audience("api")
-///     // Add a namespaced custom claim to the defaults (its name is literal, not a JSON pointer).
-///     .scope_source(ScopeSource::claim("https://my-apis/customScopes"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScopeSource {
-    name: Cow<'static, str>,
-    shape: Shape,
-}
-
-impl ScopeSource {
-    /// `scope`: a space-delimited string (RFC 6749 §3.3, RFC 9068 §2.2.3).
-    pub const SCOPE: ScopeSource = ScopeSource::builtin("scope", Shape::SpaceDelimited);
-    /// `scp`: a space-delimited string (Entra ID) or an array of strings (Okta).
-    pub const SCP: ScopeSource = ScopeSource::builtin("scp", Shape::StringOrArray);
-    /// `permissions`: an array of strings (Auth0 RBAC).
-    pub const PERMISSIONS: ScopeSource = ScopeSource::builtin("permissions", Shape::Array);
-
-    const fn builtin(name: &'static str, shape: Shape) -> ScopeSource {
-        ScopeSource {
-            name: Cow::Borrowed(name),
-            shape,
-        }
-    }
-
-    /// A claim by its literal name, holding a space-delimited string or an array of strings.
-    pub fn claim(name: impl Into<String>) -> ScopeSource {
-        ScopeSource {
-            name: Cow::Owned(name.into()),
-            shape: Shape::StringOrArray,
-        }
-    }
-
-    /// The claim's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub(crate) fn defaults() -> Vec<ScopeSource> {
-        vec![Self::SCOPE, Self::SCP, Self::PERMISSIONS]
-    }
-
-    /// Whether `value` grants `scope`: the same answer as collecting and looking up, without
-    /// allocating.
-    pub(crate) fn grants(&self, value: &Value, scope: &str) -> bool {
-        if !is_scope_token(scope) {
-            return false;
-        }
-        match (value, self.shape) {
-            (Value::String(text), Shape::SpaceDelimited | Shape::StringOrArray) => {
-                text.split(' ').any(|piece| piece == scope)
-            }
-            (Value::Array(items), Shape::Array | Shape::StringOrArray) => {
-                items.iter().any(|item| item.as_str() == Some(scope))
-            }
-            _ => false,
-        }
-    }
-
-    /// Adds the scope-tokens `value` grants to `out`.
-    fn collect(&self, value: &Value, out: &mut Vec<Box<str>>) {
-        match (value, self.shape) {
-            (Value::String(text), Shape::SpaceDelimited | Shape::StringOrArray) => out.extend(
-                text.split(' ')
-                    .filter(|piece| is_scope_token(piece))
-                    .map(Box::from),
-            ),
-            (Value::Array(items), Shape::Array | Shape::StringOrArray) => out.extend(
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .filter(|item| is_scope_token(item))
-                    .map(Box::from),
-            ),
-            _ => {
-                tracing::debug!(claim = %self.name, "scopegate: scope claim of the wrong type grants nothing")
-            }
-        }
-    }
-}
+use super::source::ScopeSource;
+use crate::syntax::is_scope_token;
 
 /// The scopes a verified token grants: the union of its scope sources, exact and
 /// case-sensitive.
@@ -134,6 +25,8 @@ pub struct GrantedScopes(Arc<Granted>);
 
 #[derive(Default)]
 struct Granted {
+    /// The issuer whose token (and grant resolver answers about it) granted these.
+    issuer: Arc<str>,
     /// Sorted and deduplicated, for binary search and stable listing.
     scopes: Vec<Box<str>>,
     /// With wildcard grants on: the prefixes of granted scopes ending in `*`.
@@ -145,6 +38,7 @@ impl GrantedScopes {
     /// Builds the set from each present source claim's value, plus `scopes` granted otherwise
     /// (role expansion).
     pub(crate) fn from_claims<'a>(
+        issuer: &str,
         mut scopes: Vec<Box<str>>,
         claims: impl IntoIterator<Item = (&'a ScopeSource, &'a Value)>,
         wildcards: bool,
@@ -165,6 +59,7 @@ impl GrantedScopes {
             Vec::new()
         };
         GrantedScopes(Arc::new(Granted {
+            issuer: issuer.into(),
             scopes,
             wildcard_prefixes,
             wildcards_enabled: wildcards,
@@ -176,7 +71,7 @@ impl GrantedScopes {
     pub(crate) fn with_extra(&self, extra: &[Box<str>]) -> GrantedScopes {
         let mut scopes = self.0.scopes.clone();
         scopes.extend(extra.iter().filter(|scope| is_scope_token(scope)).cloned());
-        GrantedScopes::from_claims(scopes, [], self.0.wildcards_enabled)
+        GrantedScopes::from_claims(&self.0.issuer, scopes, [], self.0.wildcards_enabled)
     }
 
     /// Whether `scope` is granted: one exact element of the set, or, with wildcard grants on,
@@ -191,6 +86,12 @@ impl GrantedScopes {
                 .wildcard_prefixes
                 .iter()
                 .any(|prefix| scope.len() > prefix.len() && scope.starts_with(&**prefix))
+    }
+
+    /// The issuer of the token these scopes were granted to. Scopes from different issuers
+    /// are different grants: see [`Requirement::issued_by`](crate::Requirement::issued_by).
+    pub fn issuer(&self) -> &str {
+        &self.0.issuer
     }
 
     /// The granted scopes, sorted.
@@ -221,7 +122,12 @@ mod tests {
     use serde_json::json;
 
     fn granted(pairs: &[(ScopeSource, Value)], wildcards: bool) -> GrantedScopes {
-        GrantedScopes::from_claims(Vec::new(), pairs.iter().map(|(s, v)| (s, v)), wildcards)
+        GrantedScopes::from_claims(
+            "iss",
+            Vec::new(),
+            pairs.iter().map(|(s, v)| (s, v)),
+            wildcards,
+        )
     }
 
     #[test]

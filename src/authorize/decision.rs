@@ -1,0 +1,104 @@
+//! The one decision every way of declaring a requirement shares: the route layers, the
+//! extractors, and checks inside a handler.
+
+use std::sync::Arc;
+
+use super::params::PathValues;
+use super::policy::AccessPolicy;
+use super::requirement::{Denial, Requirement};
+use super::resolver::CachedResolver;
+use crate::error::{AuthError, ErrorKind};
+use crate::principal::Authenticated;
+
+/// What the synchronous part of a requirement check decided.
+pub(crate) enum Decision {
+    Allowed,
+    /// 403, or 500 for a requirement the route cannot bind.
+    Refused(AuthError),
+    /// The token's own grants fall short; the grant resolver may supply the rest.
+    Resolve(Box<PendingGrants>),
+}
+
+/// A requirement check waiting for the grant resolver.
+pub(crate) struct PendingGrants {
+    requirement: Requirement,
+    auth: Authenticated,
+    params: PathValues,
+    resolver: Arc<CachedResolver>,
+    refusal: AuthError,
+}
+
+impl PendingGrants {
+    pub(crate) async fn finish(self) -> Result<(), AuthError> {
+        let Ok(extra) = self.resolver.grants(&self.auth, &self.params).await else {
+            return Err(AuthError::new(ErrorKind::GrantsUnavailable));
+        };
+        let granted = self.auth.scopes().with_extra(&extra);
+        match self
+            .requirement
+            .check(&self.auth, &|scope| granted.contains(scope), &self.params)
+        {
+            Ok(()) => Ok(()),
+            Err(_) => Err(self.refusal),
+        }
+    }
+}
+
+/// Decides `requirement` for a verified token on the matched route.
+pub(crate) fn decide(
+    requirement: &Requirement,
+    auth: &Authenticated,
+    params: &PathValues,
+    policy: &AccessPolicy,
+) -> Decision {
+    let denial = match requirement.check(auth, &|scope| auth.grants(scope), params) {
+        Ok(()) => return Decision::Allowed,
+        Err(denial) => denial,
+    };
+    match denial {
+        Denial::Insufficient(scopes) => {
+            let error = AuthError::new(ErrorKind::InsufficientScope);
+            let refusal = match &scopes {
+                Some(scopes) => error.with_scope(scopes),
+                None => error,
+            };
+            // Only a requirement that more scopes would satisfy is worth asking about.
+            if let (Some(_), Some(resolver)) = (&scopes, &policy.resolver) {
+                return Decision::Resolve(Box::new(PendingGrants {
+                    requirement: requirement.clone(),
+                    auth: auth.clone(),
+                    params: params.clone(),
+                    resolver: resolver.clone(),
+                    refusal,
+                }));
+            }
+            Decision::Refused(refusal)
+        }
+        Denial::Unbound(parameter, why) => {
+            tracing::error!(
+                target: "scopegate",
+                route = params.route().unwrap_or("<no matched route: is the requirement on Router::layer?>"),
+                %parameter,
+                %requirement,
+                problem = why.description(),
+                "the requirement cannot bind a path parameter; refusing with 500"
+            );
+            Decision::Refused(AuthError::new(ErrorKind::RequirementMisconfigured))
+        }
+    }
+}
+
+/// The whole decision, waiting for the resolver when one is needed.
+#[cfg(feature = "axum")]
+pub(crate) async fn decide_fully(
+    requirement: &Requirement,
+    auth: &Authenticated,
+    params: &PathValues,
+    policy: &AccessPolicy,
+) -> Result<(), AuthError> {
+    match decide(requirement, auth, params, policy) {
+        Decision::Allowed => Ok(()),
+        Decision::Refused(error) => Err(error),
+        Decision::Resolve(pending) => pending.finish().await,
+    }
+}

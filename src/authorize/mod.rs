@@ -1,0 +1,19 @@
+//! Authorization decisions: what a route requires, how a verified token meets it, and the
+//! grants the API's own services add.
+
+mod decision;
+mod macros;
+mod params;
+mod policy;
+mod requirement;
+mod resolver;
+
+#[cfg(feature = "axum")]
+pub(crate) use decision::decide_fully;
+pub(crate) use decision::{Decision, decide};
+pub use macros::ScopeRequirement;
+pub(crate) use params::PathValues;
+pub(crate) use policy::AccessPolicy;
+pub use requirement::Requirement;
+pub(crate) use resolver::CachedResolver;
+pub use resolver::{GrantResolver, ResolveError, ResolveRequest};

@@ -1,0 +1,122 @@
+//! JOSE algorithm names (RFC 7518 §3.1) and sets of them.
+
+use jsonwebtoken::Algorithm;
+
+/// Every algorithm scopegate can verify, in a fixed order for the bit set.
+pub(crate) const ALL_ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+];
+
+/// A set of algorithms as a bit mask: the per-request check is one AND.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct AlgorithmSet(u16);
+
+impl AlgorithmSet {
+    pub(crate) const ASYMMETRIC: AlgorithmSet = AlgorithmSet(0b0001_1111_1111);
+    pub(crate) const RSA: AlgorithmSet = AlgorithmSet(0b0000_0011_1111);
+    pub(crate) const P256: AlgorithmSet = AlgorithmSet(0b0000_0100_0000);
+    pub(crate) const P384: AlgorithmSet = AlgorithmSet(0b0000_1000_0000);
+    pub(crate) const ED25519: AlgorithmSet = AlgorithmSet(0b0001_0000_0000);
+
+    fn bit(algorithm: Algorithm) -> u16 {
+        let index = ALL_ALGORITHMS
+            .iter()
+            .position(|known| *known == algorithm)
+            .unwrap_or(15);
+        1 << index
+    }
+
+    pub(crate) fn of(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        AlgorithmSet(
+            algorithms
+                .into_iter()
+                .fold(0, |set, alg| set | Self::bit(alg)),
+        )
+    }
+
+    pub(crate) fn contains(self, algorithm: Algorithm) -> bool {
+        self.0 & Self::bit(algorithm) != 0
+    }
+
+    pub(crate) fn intersect(self, other: AlgorithmSet) -> AlgorithmSet {
+        AlgorithmSet(self.0 & other.0)
+    }
+
+    pub(crate) fn union(self, other: AlgorithmSet) -> AlgorithmSet {
+        AlgorithmSet(self.0 | other.0)
+    }
+
+    /// The first algorithm of the set, in `ALL_ALGORITHMS` order, alone.
+    pub(crate) fn first(self) -> AlgorithmSet {
+        AlgorithmSet(self.0 & self.0.wrapping_neg())
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Parses a JOSE `alg` name. `none`, in any case, is not an algorithm scopegate knows.
+pub(crate) fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    ALL_ALGORITHMS
+        .iter()
+        .copied()
+        .find(|alg| algorithm_name(*alg) == name)
+}
+
+pub(crate) fn algorithm_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::EdDSA => "EdDSA",
+        // jsonwebtoken's enum is non-exhaustive; a new variant is unknown to scopegate.
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithm_names_round_trip_and_none_is_unknown() {
+        for alg in ALL_ALGORITHMS {
+            assert_eq!(parse_algorithm(algorithm_name(alg)), Some(alg));
+        }
+        for name in [
+            "none", "None", "NONE", "nOnE", "", "rs256", "ES512", "Ed25519",
+        ] {
+            assert_eq!(parse_algorithm(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn algorithm_set_membership() {
+        let set = AlgorithmSet::of([Algorithm::RS256, Algorithm::EdDSA]);
+        assert!(set.contains(Algorithm::RS256));
+        assert!(set.contains(Algorithm::EdDSA));
+        assert!(!set.contains(Algorithm::PS256));
+        assert!(!AlgorithmSet::ASYMMETRIC.contains(Algorithm::HS256));
+        assert!(AlgorithmSet::ASYMMETRIC.contains(Algorithm::PS512));
+    }
+}

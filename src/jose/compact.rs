@@ -1,0 +1,222 @@
+//! The compact JWS (RFC 7515 §7.1): three strict base64url segments and a header scopegate
+//! understands. Nothing here trusts the token yet; it only refuses what is malformed. The claims
+//! are returned as bytes: what they mean is the validator's business.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+
+use super::algorithm::parse_algorithm;
+use crate::error::ErrorKind;
+use crate::json::{Member, Members};
+use crate::syntax::is_valid_kid;
+
+/// The header's `typ`, reduced to what the policy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenType {
+    Absent,
+    Jwt,
+    AccessToken,
+    Other,
+}
+
+/// A token split, decoded and its header parsed, not yet verified.
+#[derive(Debug)]
+pub(crate) struct CompactToken {
+    pub(crate) algorithm: Algorithm,
+    pub(crate) kid: Option<Box<str>>,
+    pub(crate) typ: TokenType,
+    /// Length of `header.payload`, the signed bytes at the start of the token.
+    pub(crate) signing_input_len: usize,
+    pub(crate) signature: Vec<u8>,
+    /// The decoded claims segment, not yet read.
+    pub(crate) payload: Vec<u8>,
+}
+
+fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
+    // The standard alphabet without padding; trailing bits must be zero (canonical encoding).
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| ErrorKind::MalformedToken)
+}
+
+/// The size cap and the three non-empty segments, before any decoding.
+fn split_compact(token: &str, max_len: usize) -> Result<[&str; 3], ErrorKind> {
+    if token.len() > max_len {
+        return Err(ErrorKind::TokenTooLong);
+    }
+    let mut segments = token.split('.');
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some(header), Some(payload), Some(signature), None)
+            if !header.is_empty() && !payload.is_empty() && !signature.is_empty() =>
+        {
+            Ok([header, payload, signature])
+        }
+        _ => Err(ErrorKind::MalformedToken),
+    }
+}
+
+/// The decoded claims segment, unverified: only to choose which issuer's validator checks the
+/// token, which then parses it again in full.
+pub(crate) fn unverified_payload(token: &str, max_len: usize) -> Result<Vec<u8>, ErrorKind> {
+    let [_, payload, _] = split_compact(token, max_len)?;
+    decode_segment(payload)
+}
+
+/// Splits `token` and parses its header, refusing anything malformed before any key is looked
+/// at. The header is one strict JSON object: a repeated member name is malformed (RFC 7515 §4).
+/// `jwk`, `jku`, `x5u` and `x5c` are never read: keys come only from the configured key set.
+pub(crate) fn parse(token: &str, max_len: usize) -> Result<CompactToken, ErrorKind> {
+    let [header_b64, payload_b64, signature_b64] = split_compact(token, max_len)?;
+    let header_json = decode_segment(header_b64)?;
+    let header = Members::parse(&header_json).map_err(|_| ErrorKind::MalformedToken)?;
+    if header.has_repeated_names() {
+        return Err(ErrorKind::MalformedToken);
+    }
+    // Read as `String`: a borrowed `&str` cannot hold a value with JSON escapes.
+    let algorithm = match header.get("alg").parse::<String>() {
+        Some(name) => parse_algorithm(&name).ok_or(ErrorKind::UnsupportedAlgorithm)?,
+        None => return Err(ErrorKind::UnsupportedAlgorithm),
+    };
+    // No extension is understood, so any `crit` (even `[]`, `null` or a non-array) is refused.
+    if !matches!(header.get("crit"), Member::Absent) {
+        return Err(ErrorKind::CriticalHeader);
+    }
+    let typ = match header.get("typ") {
+        Member::Absent => TokenType::Absent,
+        present => present
+            .parse::<String>()
+            .map_or(TokenType::Other, |typ| classify_typ(&typ)),
+    };
+    let kid = match header.get("kid") {
+        Member::Absent => None,
+        present => match present.parse::<String>() {
+            Some(kid) if is_valid_kid(&kid) => Some(kid.into_boxed_str()),
+            _ => return Err(ErrorKind::InvalidKeyId),
+        },
+    };
+    let payload = decode_segment(payload_b64)?;
+    let signature = decode_segment(signature_b64)?;
+    Ok(CompactToken {
+        algorithm,
+        kid,
+        typ,
+        signing_input_len: header_b64.len() + 1 + payload_b64.len(),
+        signature,
+        payload,
+    })
+}
+
+/// RFC 9068 §4 / RFC 8725 §3.11: compared case-insensitively, `application/` implied.
+fn classify_typ(typ: &str) -> TokenType {
+    let prefix = "application/";
+    let bare = match typ.get(..prefix.len()) {
+        Some(head) if head.eq_ignore_ascii_case(prefix) => &typ[prefix.len()..],
+        _ => typ,
+    };
+    if bare.eq_ignore_ascii_case("jwt") {
+        TokenType::Jwt
+    } else if bare.eq_ignore_ascii_case("at+jwt") {
+        TokenType::AccessToken
+    } else {
+        TokenType::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.c2ln", b64(header), b64(payload))
+    }
+
+    #[test]
+    fn typ_forms() {
+        assert_eq!(classify_typ("JWT"), TokenType::Jwt);
+        assert_eq!(classify_typ("jwt"), TokenType::Jwt);
+        assert_eq!(classify_typ("at+jwt"), TokenType::AccessToken);
+        assert_eq!(classify_typ("Application/AT+JWT"), TokenType::AccessToken);
+        assert_eq!(classify_typ("application/jwt"), TokenType::Jwt);
+        assert_eq!(classify_typ("dpop+jwt"), TokenType::Other);
+        assert_eq!(classify_typ("logout+jwt"), TokenType::Other);
+        assert_eq!(classify_typ("application/"), TokenType::Other);
+        assert_eq!(classify_typ(""), TokenType::Other);
+    }
+
+    #[test]
+    fn header_rules() {
+        let ok = token(r#"{"alg":"RS256","kid":"k"}"#, "{}");
+        assert!(parse(&ok, 8192).is_ok());
+        let cases = [
+            (r#"{"alg":"none"}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"alg":"NONE"}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"alg":null}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"kid":"k"}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"alg":"RS256","crit":[]}"#, ErrorKind::CriticalHeader),
+            (r#"{"alg":"RS256","crit":null}"#, ErrorKind::CriticalHeader),
+            (
+                r#"{"alg":"RS256","crit":["exp"]}"#,
+                ErrorKind::CriticalHeader,
+            ),
+            (r#"{"alg":"RS256","kid":5}"#, ErrorKind::InvalidKeyId),
+            (r#"{"alg":"RS256","kid":""}"#, ErrorKind::InvalidKeyId),
+            (
+                r#"{"alg":"RS256","kid":"a\u0000b"}"#,
+                ErrorKind::InvalidKeyId,
+            ),
+            (
+                r#"{"alg":"RS256","alg":"RS256"}"#,
+                ErrorKind::MalformedToken,
+            ),
+            (r#"["alg"]"#, ErrorKind::MalformedToken),
+            (r#"{"alg":"RS256","x":1,"x":2}"#, ErrorKind::MalformedToken),
+            (
+                r#"{"alg":"RS256","kid":"a\u0000b"}"#,
+                ErrorKind::InvalidKeyId,
+            ),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(
+                parse(&token(header, "{}"), 8192).err(),
+                Some(expected),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn shape_rules() {
+        let header = b64(r#"{"alg":"RS256"}"#);
+        let payload = b64("{}");
+        for bad in [
+            format!("{header}.{payload}"),
+            format!("{header}.{payload}.c2ln.c2ln"),
+            format!("{header}..c2ln"),
+            format!("{header}.{payload}."),
+            format!("{header}=.{payload}.c2ln"),
+            format!("{header}.{payload}.c2ln="),
+            format!("{header}.{payload}.c2l+"),
+            format!("{header}.{payload}.c2l/"),
+            // "cw" is canonical for one byte; "cx" sets a trailing bit: non-canonical.
+            format!("{header}.{payload}.cx"),
+        ] {
+            assert_eq!(
+                parse(&bad, 1 << 20).err(),
+                Some(ErrorKind::MalformedToken),
+                "{bad}"
+            );
+        }
+        let long = format!("{header}.{payload}.{}", "A".repeat(9000));
+        assert_eq!(parse(&long, 8192).err(), Some(ErrorKind::TokenTooLong));
+    }
+}

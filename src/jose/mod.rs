@@ -1,0 +1,12 @@
+//! JOSE parsing: algorithm names, the compact JWS, and JWK Set documents. Nothing here decides
+//! whether a token is accepted; it refuses what is malformed and describes the rest.
+
+mod algorithm;
+mod compact;
+mod jwk;
+
+pub(crate) use algorithm::AlgorithmSet;
+#[cfg(feature = "test-util")]
+pub(crate) use algorithm::algorithm_name;
+pub(crate) use compact::{CompactToken, TokenType, parse, unverified_payload};
+pub(crate) use jwk::{KeySet, Lookup, VerifyingKey};

@@ -1,0 +1,206 @@
+//! The one strict reader of JSON objects: the JOSE header, the claims, and objects inside claims
+//! (role maps).
+//!
+//! A document is accepted only as valid UTF-8 as a whole (RFC 8259 §8.1; serde skips unread
+//! strings without checking their bytes), holding exactly one object. Members are returned
+//! unparsed, as their raw JSON text, so a caller parses only what it reads, into the type it
+//! expects; a name that occurs twice is reported as [`Member::Repeated`], never resolved
+//! first-wins or last-wins.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// The document is not one well-formed JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotAnObject;
+
+/// A member looked up by name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Member<'a> {
+    Absent,
+    /// The member's raw JSON text.
+    Present(&'a RawValue),
+    /// The name occurs more than once: there is no "the" value.
+    Repeated,
+}
+
+impl<'a> Member<'a> {
+    /// The value as `T`; `None` when absent, repeated, or not a `T`.
+    pub(crate) fn parse<T: Deserialize<'a>>(self) -> Option<T> {
+        match self {
+            Member::Present(raw) => serde_json::from_str(raw.get()).ok(),
+            Member::Absent | Member::Repeated => None,
+        }
+    }
+}
+
+/// Every top-level member of one object, in document order.
+#[derive(Debug)]
+pub(crate) struct Members<'a> {
+    entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> Members<'a> {
+    /// Reads `json` as one object.
+    pub(crate) fn parse(json: &'a [u8]) -> Result<Self, NotAnObject> {
+        let mut entries = Vec::new();
+        scan(json, |name, value| entries.push((name, value)))?;
+        Ok(Members { entries })
+    }
+
+    /// The member called `name`.
+    pub(crate) fn get(&self, name: &str) -> Member<'a> {
+        let mut found = self.entries.iter().filter(|(key, _)| key == name);
+        match (found.next(), found.next()) {
+            (None, _) => Member::Absent,
+            (Some((_, value)), None) => Member::Present(value),
+            (Some(_), Some(_)) => Member::Repeated,
+        }
+    }
+
+    /// Whether any name occurs more than once.
+    pub(crate) fn has_repeated_names(&self) -> bool {
+        self.entries
+            .iter()
+            .enumerate()
+            .any(|(index, (name, _))| self.entries[..index].iter().any(|(seen, _)| seen == name))
+    }
+
+    /// Each member, in document order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> {
+        self.entries.iter().map(|(name, value)| (&**name, *value))
+    }
+}
+
+/// The member `name` of the object `json`, without collecting the others.
+pub(crate) fn find<'a>(json: &'a [u8], name: &str) -> Result<Member<'a>, NotAnObject> {
+    let mut member = Member::Absent;
+    scan(json, |key, value| {
+        if key == name {
+            member = match member {
+                Member::Absent => Member::Present(value),
+                Member::Present(_) | Member::Repeated => Member::Repeated,
+            };
+        }
+    })?;
+    Ok(member)
+}
+
+/// Calls `each` for every top-level member of the object `json`.
+fn scan<'a>(
+    json: &'a [u8],
+    each: impl FnMut(Cow<'a, str>, &'a RawValue),
+) -> Result<(), NotAnObject> {
+    let text = std::str::from_utf8(json).map_err(|_| NotAnObject)?;
+    // Derived deserializers also read a struct from an array, by position; no JOSE document or
+    // claim object is an array.
+    if text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .as_bytes()
+        .first()
+        != Some(&b'{')
+    {
+        return Err(NotAnObject);
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer
+        .deserialize_map(ObjectVisitor(each))
+        .map_err(|_| NotAnObject)?;
+    deserializer.end().map_err(|_| NotAnObject)
+}
+
+struct ObjectVisitor<F>(F);
+
+impl<'de, F: FnMut(Cow<'de, str>, &'de RawValue)> Visitor<'de> for ObjectVisitor<F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        while let Some(name) = map.next_key_seed(NameSeed)? {
+            let value: &'de RawValue = map.next_value()?;
+            (self.0)(name, value);
+        }
+        Ok(())
+    }
+}
+
+/// A member name, borrowed from the document unless it holds escapes.
+struct NameSeed;
+
+impl<'de> DeserializeSeed<'de> for NameSeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NameSeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(name))
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_by_name() {
+        let json = br#"{"a":1,"b":"x","c":[1,2],"b":"y","d\u005f":true}"#;
+        let members = Members::parse(json).unwrap();
+        assert_eq!(members.get("a").parse::<u8>(), Some(1));
+        assert!(matches!(members.get("b"), Member::Repeated));
+        assert_eq!(members.get("b").parse::<String>(), None);
+        assert_eq!(members.get("c").parse::<Vec<u8>>(), Some(vec![1, 2]));
+        assert_eq!(members.get("d_").parse::<bool>(), Some(true));
+        assert!(matches!(members.get("e"), Member::Absent));
+        assert!(members.has_repeated_names());
+        assert!(!Members::parse(br#"{"a":1}"#).unwrap().has_repeated_names());
+    }
+
+    #[test]
+    fn find_reports_repeats_and_types() {
+        let json = br#"{"org":"a","n":5,"org":"b"}"#;
+        assert!(matches!(find(json, "org"), Ok(Member::Repeated)));
+        assert_eq!(find(json, "n").unwrap().parse::<u32>(), Some(5));
+        assert_eq!(find(json, "n").unwrap().parse::<String>(), None);
+    }
+
+    #[test]
+    fn only_one_strict_object() {
+        for bad in [
+            &b"[1]"[..],
+            b"{} {}",
+            b"{\"a\":}",
+            b"{\"a\":1,}",
+            b"",
+            b"null",
+            b"{\"a\":\"\xff\"}",
+            b"{\"\xff\":1}",
+        ] {
+            assert!(Members::parse(bad).is_err(), "{bad:?}");
+        }
+        // Invalid UTF-8 in a member nobody reads still refuses the whole document.
+        assert!(find(b"{\"a\":1,\"z\":\"\xc3\x28\"}", "a").is_err());
+        assert!(Members::parse(b" \n{\"a\":{\"b\":[]}}\t").is_ok());
+        assert!(Members::parse(&[b'['; 5000]).is_err());
+    }
+}

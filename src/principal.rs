@@ -1,0 +1,253 @@
+//! The verified principal: a token that passed every check, its claims, and the scopes it
+//! grants under the API's grant policy.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use jsonwebtoken::Algorithm;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::grant::{GrantPolicy, GrantedScopes, ScopeSource};
+use crate::json;
+
+/// A verified access token: typed registered claims, and any other claim by name.
+///
+/// The [`AuthLayer`](crate::AuthLayer) puts one in the request extensions when the token is
+/// valid; with the `axum` feature it is an extractor. Cheap to clone.
+///
+/// ```
+/// use scopegate::Authenticated;
+///
+/// async fn me(auth: Authenticated) -> String {
+///     let org: Option<String> = auth.claim("org_id");
+///     format!("{} in {:?}", auth.subject().unwrap_or("?"), org)
+/// }
+/// ```
+///
+/// In a route that also serves anonymous requests (see
+/// [`AuthLayer::allow_anonymous`](crate::AuthLayer::allow_anonymous)), take
+/// `Option<Authenticated>`.
+#[derive(Clone)]
+pub struct Authenticated {
+    token: Arc<VerifiedToken>,
+    /// The API's grant policy (roles, wildcards), set by the layer that let the request in.
+    policy: Arc<GrantPolicy>,
+}
+
+/// What the validator verified.
+pub(crate) struct VerifiedToken {
+    pub(crate) issuer: Arc<str>,
+    pub(crate) subject: Option<String>,
+    pub(crate) audience: Vec<String>,
+    pub(crate) expires_at: i64,
+    pub(crate) issued_at: Option<i64>,
+    pub(crate) not_before: Option<i64>,
+    pub(crate) jwt_id: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) authorized_party: Option<String>,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) key_id: Option<Box<str>>,
+    /// The decoded claims JSON, for claims read by name or into a type.
+    pub(crate) payload: Box<[u8]>,
+    /// The issuer's scope sources and, per source, the claim's value if present.
+    pub(crate) scope_sources: Arc<[ScopeSource]>,
+    pub(crate) scope_claims: Vec<Option<Value>>,
+    /// Built on first use, with the id of the policy it was built under: routes without a
+    /// requirement never pay for it.
+    pub(crate) granted: OnceLock<(u64, GrantedScopes)>,
+}
+
+/// The policy of a token validated outside any layer: its own scope claims only.
+static OWN_CLAIMS_ONLY: LazyLock<Arc<GrantPolicy>> =
+    LazyLock::new(|| Arc::new(GrantPolicy::default()));
+
+impl Authenticated {
+    pub(crate) fn new(token: VerifiedToken) -> Self {
+        Authenticated {
+            token: Arc::new(token),
+            policy: OWN_CLAIMS_ONLY.clone(),
+        }
+    }
+
+    /// The same token under the API's grant policy.
+    pub(crate) fn under_policy(mut self, policy: &Arc<GrantPolicy>) -> Self {
+        self.policy = policy.clone();
+        self
+    }
+
+    /// `iss`: equal to the configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.token.issuer
+    }
+
+    /// `sub`, if present.
+    pub fn subject(&self) -> Option<&str> {
+        self.token.subject.as_deref()
+    }
+
+    /// `aud`, as a list (a single string becomes one element).
+    pub fn audience(&self) -> &[String] {
+        &self.token.audience
+    }
+
+    /// `exp`, in seconds since the Unix epoch (fractions rounded down).
+    pub fn expires_at(&self) -> i64 {
+        self.token.expires_at
+    }
+
+    /// `iat`, in seconds since the Unix epoch, if present.
+    pub fn issued_at(&self) -> Option<i64> {
+        self.token.issued_at
+    }
+
+    /// `nbf`, in seconds since the Unix epoch, if present.
+    pub fn not_before(&self) -> Option<i64> {
+        self.token.not_before
+    }
+
+    /// `jti`, if present.
+    pub fn jwt_id(&self) -> Option<&str> {
+        self.token.jwt_id.as_deref()
+    }
+
+    /// `client_id` (RFC 9068 §2.2), if present.
+    pub fn client_id(&self) -> Option<&str> {
+        self.token.client_id.as_deref()
+    }
+
+    /// The algorithm the signature was verified with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.token.algorithm
+    }
+
+    /// The header `kid`, if present.
+    pub fn key_id(&self) -> Option<&str> {
+        self.token.key_id.as_deref()
+    }
+
+    /// `azp` (OIDC Core §2), if present.
+    pub fn authorized_party(&self) -> Option<&str> {
+        self.token.authorized_party.as_deref()
+    }
+
+    /// A top-level claim by its literal name (`"org_id"`, `"https://my-apis/customScopes"`).
+    ///
+    /// `None` when the claim is absent, does not deserialize into `T`, or appears more than once
+    /// in the token (a repeated name is ambiguous, so it counts as absent).
+    pub fn claim<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        json::find(&self.token.payload, name).ok()?.parse()
+    }
+
+    /// The scopes this token grants: its issuer's scope sources, plus what the API's role
+    /// policies grant for it.
+    pub fn scopes(&self) -> GrantedScopes {
+        let token = &*self.token;
+        let build = || {
+            let claims = token
+                .scope_sources
+                .iter()
+                .zip(&token.scope_claims)
+                .filter_map(|(source, value)| Some((source, value.as_ref()?)));
+            self.policy.granted(&token.issuer, &token.payload, claims)
+        };
+        let (policy, granted) = token.granted.get_or_init(|| (self.policy.id(), build()));
+        if *policy == self.policy.id() {
+            granted.clone()
+        } else {
+            build()
+        }
+    }
+
+    /// Whether the token grants `scope`, exactly as [`scopes`](Self::scopes) would say, but
+    /// without building the set when only the token's own claims can grant: a requirement check
+    /// then costs a scan of the claims and no allocation.
+    pub fn grants(&self, scope: &str) -> bool {
+        let token = &*self.token;
+        if self.policy.needs_full_set() {
+            return self.scopes().contains(scope);
+        }
+        token
+            .scope_sources
+            .iter()
+            .zip(&token.scope_claims)
+            .any(|(source, value)| {
+                value
+                    .as_ref()
+                    .is_some_and(|value| source.grants(value, scope))
+            })
+    }
+
+    /// All claims, deserialized into `T`.
+    pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.token.payload)
+    }
+
+    /// The claims JSON exactly as it was signed.
+    pub fn claims_json(&self) -> &[u8] {
+        &self.token.payload
+    }
+}
+
+impl fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("issuer", &self.token.issuer)
+            .field("subject", &self.token.subject)
+            .field("client_id", &self.token.client_id)
+            .field("expires_at", &self.token.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_payload(json: &str) -> Authenticated {
+        Authenticated::new(VerifiedToken {
+            issuer: "iss".into(),
+            subject: None,
+            audience: vec![],
+            expires_at: 0,
+            issued_at: None,
+            not_before: None,
+            jwt_id: None,
+            client_id: None,
+            authorized_party: None,
+            algorithm: Algorithm::EdDSA,
+            key_id: None,
+            payload: json.as_bytes().into(),
+            scope_sources: ScopeSource::defaults().into(),
+            scope_claims: vec![None; 3],
+            granted: OnceLock::new(),
+        })
+    }
+
+    #[test]
+    fn claims_by_literal_name() {
+        let auth = with_payload(
+            r#"{"org_id":"a","https://my-apis/customScopes":["x","y"],"n":5,"nested":{"org_id":"b"}}"#,
+        );
+        assert_eq!(auth.claim::<String>("org_id").as_deref(), Some("a"));
+        assert_eq!(
+            auth.claim::<Vec<String>>("https://my-apis/customScopes"),
+            Some(vec!["x".to_owned(), "y".to_owned()])
+        );
+        assert_eq!(auth.claim::<String>("n"), None);
+        assert_eq!(auth.claim::<u32>("n"), Some(5));
+        assert_eq!(auth.claim::<String>("missing"), None);
+    }
+
+    #[test]
+    fn repeated_claim_counts_as_absent() {
+        let auth = with_payload(r#"{"org_id":"a","org_id":"b"}"#);
+        assert_eq!(auth.claim::<String>("org_id"), None);
+    }
+
+    #[test]
+    fn escaped_names_match() {
+        let auth = with_payload(r#"{"org\u005fid":"a"}"#);
+        assert_eq!(auth.claim::<String>("org_id").as_deref(), Some("a"));
+    }
+}

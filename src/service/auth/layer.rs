@@ -1,0 +1,240 @@
+//! [`AuthLayer`]: the API's authentication and authorization policy, set once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_layer::Layer;
+
+use super::service::AuthService;
+use crate::authorize::{AccessPolicy, CachedResolver, GrantResolver};
+use crate::error::{ConfigError, Realm};
+use crate::grant::{GrantPolicy, RolePolicy};
+use crate::service::rejection::DefaultRejection;
+use crate::validate::Issuers;
+
+/// Validates the bearer token of every request and hands the verified principal to the inner
+/// service; holds the policy that belongs to the API rather than to one issuer: the realm, the
+/// refusal renderer, role policies, wildcard grants and the grant resolver.
+///
+/// A request with a valid token reaches the inner service with an
+/// [`Authenticated`](crate::Authenticated) in its extensions. Any other request is answered
+/// per RFC 6750 without reaching it:
+///
+/// | request | response |
+/// |---|---|
+/// | no `Authorization: Bearer` | 401, `WWW-Authenticate: Bearer realm="..."` |
+/// | two `Authorization` headers, comma-joined credentials, `Bearer` with no token | 400 `invalid_request` |
+/// | any fault in the token | 401 `invalid_token` with a fixed `error_description` |
+/// | no verification keys can be had (issuer down, nothing cached) | 503, never let through |
+///
+/// Requirements behind the layer answer 403 (or 500 when misconfigured); the layer renders
+/// those too, with the same renderer. Generic over request and response bodies, so it wraps
+/// axum routers and tonic services alike.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use scopegate::{AuthLayer, Authenticated, ProblemJson, Validator};
+///
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let validator = Validator::builder("https://issuer.example.com/")
+///     .audience("https://api.example.com")
+///     .build()?;
+///
+/// let app: Router = Router::new()
+///     .route("/me", get(|auth: Authenticated| async move {
+///         auth.subject().unwrap_or_default().to_owned()
+///     }))
+///     .layer(AuthLayer::new(validator).realm("rooms")?.on_rejection(ProblemJson));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct AuthLayer<R = DefaultRejection> {
+    state: Arc<LayerState<R>>,
+}
+
+impl<R> Clone for AuthLayer<R> {
+    fn clone(&self) -> Self {
+        AuthLayer {
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// Everything an [`AuthService`] needs, shared by every route the layer wraps: one resolver
+/// cache per API, however many routes `Router::layer` applies it to.
+#[derive(Clone)]
+pub(crate) struct LayerState<R> {
+    pub(crate) issuers: Issuers,
+    pub(crate) realm: Option<Realm>,
+    pub(crate) allow_anonymous: bool,
+    pub(crate) access: Arc<AccessPolicy>,
+    pub(crate) on_rejection: R,
+    resolver: Option<Arc<dyn GrantResolver>>,
+    resolver_cache: (Duration, usize),
+}
+
+impl AuthLayer {
+    /// Requires a valid bearer token on every request: from one [`Validator`](crate::Validator)'s
+    /// issuer, or from any of [`Issuers`].
+    pub fn new(validator: impl Into<Issuers>) -> Self {
+        let issuers = validator.into();
+        AuthLayer {
+            state: Arc::new(LayerState {
+                realm: Realm::new(issuers.default_realm()),
+                issuers,
+                allow_anonymous: false,
+                access: Arc::default(),
+                on_rejection: DefaultRejection,
+                resolver: None,
+                resolver_cache: (Duration::from_secs(60), 10_000),
+            }),
+        }
+    }
+}
+
+impl<R: Clone> AuthLayer<R> {
+    fn edit(mut self, change: impl FnOnce(&mut LayerState<R>)) -> Self {
+        change(Arc::make_mut(&mut self.state));
+        self
+    }
+
+    fn edit_grants(self, change: impl FnOnce(&mut GrantPolicy)) -> Self {
+        self.edit(|state| {
+            let access = Arc::make_mut(&mut state.access);
+            let mut grants = GrantPolicy::clone(&access.grants);
+            change(&mut grants);
+            access.grants = Arc::new(grants);
+        })
+    }
+
+    /// Lets requests without any credentials through, without claims. A request with a bad
+    /// token is still refused. Handlers take `Option<Authenticated>`; an `Authenticated`
+    /// extractor or a requirement answers 401 for anonymous requests.
+    pub fn allow_anonymous(self) -> Self {
+        self.edit(|state| state.allow_anonymous = true)
+    }
+
+    /// The `realm` named in `WWW-Authenticate` challenges. Default: the first audience of the
+    /// first validator, when it is printable ASCII without quotes or backslashes.
+    pub fn realm(self, realm: &str) -> Result<Self, ConfigError> {
+        let realm = Realm::new(realm).ok_or_else(|| {
+            ConfigError::new("the realm must be printable ASCII without quotes or backslashes")
+        })?;
+        Ok(self.edit(|state| state.realm = Some(realm)))
+    }
+
+    /// Renders every refusal with your own renderer: the layer's 400/401/503 and each 403 or
+    /// 500 from a requirement behind it. [`ProblemJson`](crate::ProblemJson) and
+    /// [`GrpcRejection`](crate::GrpcRejection) are ready-made.
+    ///
+    /// ```
+    /// use scopegate::{AuthError, AuthLayer, Validator};
+    ///
+    /// # fn layer(validator: Validator) -> AuthLayer<impl scopegate::OnRejection<axum::body::Body>> {
+    /// AuthLayer::new(validator).on_rejection(|error: &AuthError| {
+    ///     // `error_code` is `invalid_request`, `invalid_token` or `insufficient_scope` where
+    ///     // RFC 6750 defines one; a bare 401 (no credentials) and 5xx have none.
+    ///     let code = error.kind().error_code().unwrap_or(match error.status().as_u16() {
+    ///         401 => "unauthorized",
+    ///         503 => "temporarily_unavailable",
+    ///         _ => "server_error",
+    ///     });
+    ///     let body = format!(r#"{{"error":"{code}"}}"#);
+    ///     let mut response = error.to_response(axum::body::Body::from(body));
+    ///     response.headers_mut().insert(
+    ///         http::header::CONTENT_TYPE,
+    ///         http::HeaderValue::from_static("application/json"),
+    ///     );
+    ///     response
+    /// })
+    /// # }
+    /// ```
+    pub fn on_rejection<R2>(self, on_rejection: R2) -> AuthLayer<R2> {
+        let state = Arc::unwrap_or_clone(self.state);
+        AuthLayer {
+            state: Arc::new(LayerState {
+                issuers: state.issuers,
+                realm: state.realm,
+                allow_anonymous: state.allow_anonymous,
+                access: state.access,
+                on_rejection,
+                resolver: state.resolver,
+                resolver_cache: state.resolver_cache,
+            }),
+        }
+    }
+
+    /// Grants scopes from the user's roles per tenant, as `policy` defines them (see
+    /// [`RolePolicy`]). Call it again for another kind of tenant (organizations, rooms), each
+    /// on its own claim.
+    ///
+    /// Refused: a second policy on the same claim, or a template another policy already uses
+    /// (the admin of organization `x` would then also be the admin of room `x`).
+    pub fn role_policy(self, policy: RolePolicy) -> Result<Self, ConfigError> {
+        let mut grants = GrantPolicy::clone(&self.state.access.grants);
+        grants.add_role_policy(policy)?;
+        Ok(self.edit(|state| Arc::make_mut(&mut state.access).grants = Arc::new(grants)))
+    }
+
+    /// Lets a granted scope ending in `*` (`delete:comments-in-*`) satisfy any longer required
+    /// scope that starts with the part before the `*`. Off by default. It applies to granted
+    /// scopes only: a path value can never contain `*`, so a request cannot widen a grant.
+    pub fn wildcard_grants(self, enabled: bool) -> Self {
+        self.edit_grants(|grants| grants.set_wildcards(enabled))
+    }
+
+    /// Asks `resolver` for extra grants when a token's own grants do not meet a requirement
+    /// (see [`GrantResolver`]), whichever issuer signed it. Results are cached for 60 s, at most
+    /// 10 000 entries, unless [`grant_resolver_cache`](Self::grant_resolver_cache) says
+    /// otherwise.
+    pub fn grant_resolver(self, resolver: impl GrantResolver) -> Self {
+        self.edit(|state| {
+            state.resolver = Some(Arc::new(resolver));
+            state.rebuild_resolver();
+        })
+    }
+
+    /// The grant resolver cache's time to live and size bound.
+    pub fn grant_resolver_cache(self, ttl: Duration, max_entries: usize) -> Self {
+        self.edit(|state| {
+            state.resolver_cache = (ttl, max_entries);
+            state.rebuild_resolver();
+        })
+    }
+}
+
+impl<R> std::fmt::Debug for LayerState<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("issuers", &self.issuers)
+            .field("realm", &self.realm)
+            .field("allow_anonymous", &self.allow_anonymous)
+            .field("access", &self.access)
+            .field("resolver_cache", &self.resolver_cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> LayerState<R> {
+    /// One cache per configuration: rebuilt whenever the resolver or its bounds change.
+    fn rebuild_resolver(&mut self) {
+        let (ttl, max_entries) = self.resolver_cache;
+        let cached = self.resolver.clone().map(|resolver| {
+            Arc::new(CachedResolver::new(
+                resolver,
+                ttl,
+                max_entries,
+                self.issuers.clock(),
+            ))
+        });
+        Arc::make_mut(&mut self.access).resolver = cached;
+    }
+}
+
+impl<S, R> Layer<S> for AuthLayer<R> {
+    type Service = AuthService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService::from_state(inner, self.state.clone())
+    }
+}

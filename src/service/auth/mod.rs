@@ -1,0 +1,9 @@
+//! Authentication at the edge: [`AuthLayer`], [`AuthService`], [`ResponseFuture`].
+
+mod future;
+mod layer;
+mod service;
+
+pub use future::ResponseFuture;
+pub use layer::AuthLayer;
+pub use service::AuthService;

@@ -1,0 +1,179 @@
+//! The claims a validator checks (RFC 7519 §4.1, RFC 9068 §2.2), read from the payload once.
+
+use serde_json::Value;
+
+use crate::error::ErrorKind;
+use crate::grant::ScopeSource;
+use crate::json::{Member, Members};
+
+/// The registered claims scopegate checks and the claims its issuer's scope sources name, read
+/// in one pass over the payload. `None`: absent; `Some(Value::Null)`: present as `null`.
+#[derive(Debug, Default)]
+pub(crate) struct RegisteredClaims {
+    pub(crate) iss: Option<Value>,
+    pub(crate) aud: Option<Value>,
+    pub(crate) exp: Option<Value>,
+    pub(crate) nbf: Option<Value>,
+    pub(crate) iat: Option<Value>,
+    pub(crate) sub: Option<Value>,
+    pub(crate) jti: Option<Value>,
+    pub(crate) client_id: Option<Value>,
+    pub(crate) azp: Option<Value>,
+    /// One slot per scope source, in order.
+    pub(crate) scope_claims: Vec<Option<Value>>,
+}
+
+impl RegisteredClaims {
+    /// Reads the payload: one strict JSON object in which no claim scopegate reads is repeated
+    /// (a duplicate would resolve one way here and another way in a handler). Other repeated
+    /// names are left to [`Authenticated::claim`](crate::Authenticated::claim), which treats
+    /// them as absent.
+    pub(crate) fn read(payload: &[u8], sources: &[ScopeSource]) -> Result<Self, ErrorKind> {
+        let members = Members::parse(payload).map_err(|_| ErrorKind::MalformedToken)?;
+        let take = |name: &str| match members.get(name) {
+            Member::Absent => Ok(None),
+            Member::Repeated => Err(ErrorKind::MalformedToken),
+            present => present
+                .parse::<Value>()
+                .map(Some)
+                .ok_or(ErrorKind::MalformedToken),
+        };
+        Ok(RegisteredClaims {
+            iss: take("iss")?,
+            aud: take("aud")?,
+            exp: take("exp")?,
+            nbf: take("nbf")?,
+            iat: take("iat")?,
+            sub: take("sub")?,
+            jti: take("jti")?,
+            client_id: take("client_id")?,
+            azp: take("azp")?,
+            scope_claims: sources
+                .iter()
+                .map(|source| take(source.name()))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// `Ok(None)` when absent, `Err` when present but not a string.
+pub(crate) fn optional_string(claim: &Option<Value>) -> Result<Option<&str>, ErrorKind> {
+    match claim {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(ErrorKind::InvalidClaimType),
+    }
+}
+
+/// `aud`: a string, or a non-empty array of strings.
+pub(crate) fn audiences(aud: &Option<Value>) -> Option<Vec<String>> {
+    match aud.as_ref()? {
+        Value::String(one) => Some(vec![one.clone()]),
+        Value::Array(many) if !many.is_empty() => many
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Rounding {
+    /// For `exp`: a fractional expiry counts as the whole second before it.
+    Down,
+    /// For `nbf`/`iat`: a fractional start counts as the next whole second.
+    Up,
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.
+pub(crate) fn numeric_date(claim: &Option<Value>, rounding: Rounding) -> Option<i64> {
+    let Some(Value::Number(number)) = claim else {
+        return None;
+    };
+    if let Some(seconds) = number.as_i64() {
+        return Some(seconds);
+    }
+    if number.as_u64().is_some() {
+        return Some(i64::MAX);
+    }
+    let seconds = number.as_f64()?;
+    // `as` saturates at the i64 bounds.
+    Some(match rounding {
+        Rounding::Down => seconds.floor() as i64,
+        Rounding::Up => seconds.ceil() as i64,
+    })
+}
+
+/// An optional NumericDate; present with another type is `wrong_type`.
+pub(crate) fn optional_date(
+    claim: &Option<Value>,
+    wrong_type: ErrorKind,
+) -> Result<Option<i64>, ErrorKind> {
+    match claim {
+        None => Ok(None),
+        present => numeric_date(present, Rounding::Up)
+            .map(Some)
+            .ok_or(wrong_type),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(json: &str) -> Option<Value> {
+        Some(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn numeric_dates() {
+        assert_eq!(numeric_date(&date("10"), Rounding::Down), Some(10));
+        assert_eq!(numeric_date(&date("10.5"), Rounding::Down), Some(10));
+        assert_eq!(numeric_date(&date("10.5"), Rounding::Up), Some(11));
+        assert_eq!(numeric_date(&date("-3"), Rounding::Down), Some(-3));
+        assert_eq!(
+            numeric_date(&date("18446744073709551615"), Rounding::Down),
+            Some(i64::MAX)
+        );
+        assert_eq!(numeric_date(&date("1e300"), Rounding::Down), Some(i64::MAX));
+        assert_eq!(numeric_date(&date("\"10\""), Rounding::Down), None);
+        assert_eq!(numeric_date(&date("null"), Rounding::Down), None);
+        assert_eq!(numeric_date(&None, Rounding::Down), None);
+    }
+
+    #[test]
+    fn audience_forms() {
+        assert_eq!(audiences(&date(r#""a""#)), Some(vec!["a".to_owned()]));
+        assert_eq!(
+            audiences(&date(r#"["a","b"]"#)),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(audiences(&date("[]")), None);
+        assert_eq!(audiences(&date(r#"["a",1]"#)), None);
+        assert_eq!(audiences(&date("1")), None);
+        assert_eq!(audiences(&date("null")), None);
+        assert_eq!(audiences(&None), None);
+    }
+
+    #[test]
+    fn repeated_read_claims_are_malformed_and_others_are_not() {
+        let sources = [ScopeSource::SCOPE];
+        for payload in [
+            r#"{"iss":"a","iss":"b"}"#,
+            r#"{"scope":"a","scope":"b"}"#,
+            r#"{"azp":"a","azp":"a"}"#,
+            "[1]",
+        ] {
+            assert_eq!(
+                RegisteredClaims::read(payload.as_bytes(), &sources).err(),
+                Some(ErrorKind::MalformedToken),
+                "{payload}"
+            );
+        }
+        let claims =
+            RegisteredClaims::read(br#"{"iss":"a","org":1,"org":2,"nbf":null}"#, &sources).unwrap();
+        assert_eq!(claims.iss, Some(Value::String("a".into())));
+        assert_eq!(claims.nbf, Some(Value::Null));
+        assert_eq!(claims.exp, None);
+    }
+}

@@ -1,0 +1,307 @@
+//! [`Validator`]: from a token string to a verified principal, for one issuer.
+
+use std::sync::{Arc, OnceLock};
+
+use super::backend::verify_signature;
+use super::builder::ValidatorBuilder;
+use super::claims::{
+    RegisteredClaims, Rounding, audiences, numeric_date, optional_date, optional_string,
+};
+use crate::clock::Clock;
+use crate::error::{AuthError, ErrorKind};
+use crate::grant::ScopeSource;
+use crate::jose::{self, AlgorithmSet, CompactToken, TokenType, VerifyingKey};
+use crate::jwks::{FetchError, Immediate, KeyCache, KeyError};
+use crate::principal::{Authenticated, VerifiedToken};
+
+/// Validates bearer access tokens of one issuer.
+///
+/// Cheap to clone: clones share the configuration and the key cache.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use scopegate::Validator;
+///
+/// let validator = Validator::builder("https://issuer.example.com/")
+///     .audience("https://api.example.com")
+///     .build()?;
+///
+/// // Outside a tower stack (a WebSocket upgrade, a queue consumer), validate directly:
+/// let token = "eyJ...";
+/// match validator.validate(token).await {
+///     Ok(auth) => println!("hello {:?}", auth.subject()),
+///     Err(error) => println!("refused: {error}"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Validator {
+    inner: Arc<Settings>,
+}
+
+/// A built validator's settings, checked by [`ValidatorBuilder::build`].
+pub(crate) struct Settings {
+    pub(crate) issuer: Arc<str>,
+    pub(crate) audiences: Box<[Box<str>]>,
+    pub(crate) algorithms: AlgorithmSet,
+    pub(crate) leeway: i64,
+    pub(crate) max_lifetime: Option<i64>,
+    pub(crate) max_age: Option<i64>,
+    pub(crate) require_rfc9068: bool,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) scope_sources: Arc<[ScopeSource]>,
+    pub(crate) keys: Arc<KeyCache>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator")
+            .field("issuer", &self.inner.issuer)
+            .field("audiences", &self.inner.audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of the synchronous part of validation.
+pub(crate) enum Outcome {
+    Done(Result<Authenticated, ErrorKind>),
+    /// The key is not cached; a fetch may supply it.
+    AwaitKeys(Box<PendingValidation>),
+}
+
+/// A parsed token waiting for its key.
+pub(crate) struct PendingValidation {
+    validator: Validator,
+    signing_input: Box<str>,
+    token: CompactToken,
+    claims: RegisteredClaims,
+}
+
+impl PendingValidation {
+    pub(crate) async fn finish(self: Box<Self>) -> Result<Authenticated, ErrorKind> {
+        let key = self
+            .validator
+            .inner
+            .keys
+            .lookup_after_refetch(self.token.kid.as_deref())
+            .await
+            .map_err(refusal_for)?;
+        self.validator
+            .verify_and_check(&self.signing_input, self.token, self.claims, &key)
+    }
+}
+
+/// What each key-cache answer means for the request: the one place that maps them.
+fn refusal_for(error: KeyError) -> ErrorKind {
+    match error {
+        KeyError::Ambiguous => ErrorKind::MissingKeyId,
+        KeyError::Unknown => ErrorKind::UnknownKey,
+        KeyError::Unavailable => ErrorKind::KeysUnavailable,
+    }
+}
+
+impl Validator {
+    /// Starts configuring a validator for tokens whose `iss` is exactly `issuer`.
+    pub fn builder(issuer: impl Into<String>) -> ValidatorBuilder {
+        ValidatorBuilder::new(issuer.into())
+    }
+
+    pub(crate) fn from_settings(settings: Settings) -> Self {
+        Validator {
+            inner: Arc::new(settings),
+        }
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The first configured audience: the default realm of challenges.
+    pub(crate) fn first_audience(&self) -> &str {
+        self.inner.audiences.first().map_or("", |audience| audience)
+    }
+
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        self.inner.clock.clone()
+    }
+
+    pub(crate) fn max_token_bytes(&self) -> usize {
+        self.inner.max_token_bytes
+    }
+
+    /// Validates `token` (the part after `Bearer `), fetching keys if needed. The principal
+    /// grants its own scope claims only: role policies and wildcards are the layer's.
+    pub async fn validate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        let outcome = match self.validate_cached(token) {
+            Outcome::Done(outcome) => outcome,
+            Outcome::AwaitKeys(pending) => pending.finish().await,
+        };
+        outcome.map_err(AuthError::new)
+    }
+
+    /// Fetches the key set now unless a usable one is cached, and reports whether keys can be
+    /// had. Requests never need this (keys are fetched on first use); call it at startup or
+    /// from a readiness probe to know the issuer is reachable. Respects the refetch cooldown.
+    pub async fn ready(&self) -> Result<(), FetchError> {
+        self.inner.keys.ready().await.map_err(FetchError::new)
+    }
+
+    /// Everything that needs no waiting: parsing, header and issuer checks, and — when the key
+    /// is cached, the usual case — the signature and the remaining claims.
+    pub(crate) fn validate_cached(&self, token: &str) -> Outcome {
+        match self.check_before_key(token) {
+            Ok((compact, claims)) => self.with_key(token, compact, claims),
+            Err(kind) => Outcome::Done(Err(kind)),
+        }
+    }
+
+    /// Parsing and the checks that need no key: they refuse a token before it can cause a
+    /// fetch.
+    fn check_before_key(&self, token: &str) -> Result<(CompactToken, RegisteredClaims), ErrorKind> {
+        let settings = &*self.inner;
+        let compact = jose::parse(token, settings.max_token_bytes)?;
+        let claims = RegisteredClaims::read(&compact.payload, &settings.scope_sources)?;
+        if !settings.algorithms.contains(compact.algorithm) {
+            return Err(ErrorKind::AlgorithmNotAllowed);
+        }
+        let typ_ok = match compact.typ {
+            TokenType::AccessToken => true,
+            TokenType::Absent | TokenType::Jwt => !settings.require_rfc9068,
+            TokenType::Other => false,
+        };
+        if !typ_ok {
+            return Err(ErrorKind::WrongTokenType);
+        }
+        match optional_string(&claims.iss) {
+            Ok(Some(iss)) if iss == &*settings.issuer => Ok((compact, claims)),
+            _ => Err(ErrorKind::IssuerMismatch),
+        }
+    }
+
+    fn with_key(&self, token: &str, compact: CompactToken, claims: RegisteredClaims) -> Outcome {
+        let signing_input = &token[..compact.signing_input_len];
+        match self.inner.keys.lookup(compact.kid.as_deref()) {
+            Immediate::Key(key) => {
+                Outcome::Done(self.verify_and_check(signing_input, compact, claims, &key))
+            }
+            Immediate::Rejected(error) => Outcome::Done(Err(refusal_for(error))),
+            Immediate::AwaitRefetch => Outcome::AwaitKeys(Box::new(PendingValidation {
+                validator: self.clone(),
+                signing_input: signing_input.into(),
+                token: compact,
+                claims,
+            })),
+        }
+    }
+
+    fn verify_and_check(
+        &self,
+        signing_input: &str,
+        compact: CompactToken,
+        claims: RegisteredClaims,
+        key: &VerifyingKey,
+    ) -> Result<Authenticated, ErrorKind> {
+        if !key.permitted.contains(compact.algorithm) {
+            return Err(ErrorKind::KeyAlgorithmMismatch);
+        }
+        verify_signature(
+            compact.algorithm,
+            &key.key,
+            signing_input,
+            &compact.signature,
+        )?;
+        self.check_claims(compact, claims)
+    }
+
+    /// The claim rules after the signature: audience, times, types.
+    fn check_claims(
+        &self,
+        compact: CompactToken,
+        claims: RegisteredClaims,
+    ) -> Result<Authenticated, ErrorKind> {
+        let settings = &*self.inner;
+        let audience = audiences(&claims.aud).ok_or(ErrorKind::AudienceMismatch)?;
+        if !audience
+            .iter()
+            .any(|aud| settings.audiences.iter().any(|ours| **ours == **aud))
+        {
+            return Err(ErrorKind::AudienceMismatch);
+        }
+        let times = self.check_times(&claims)?;
+        let subject = optional_string(&claims.sub)?.map(str::to_owned);
+        let jwt_id = optional_string(&claims.jti)?.map(str::to_owned);
+        let client_id = optional_string(&claims.client_id)?.map(str::to_owned);
+        let rfc9068_complete = subject.is_some()
+            && client_id.is_some()
+            && jwt_id.is_some()
+            && times.issued_at.is_some();
+        if settings.require_rfc9068 && !rfc9068_complete {
+            return Err(ErrorKind::MissingRequiredClaim);
+        }
+        let authorized_party = match &claims.azp {
+            Some(serde_json::Value::String(azp)) => Some(azp.clone()),
+            _ => None,
+        };
+        Ok(Authenticated::new(VerifiedToken {
+            issuer: settings.issuer.clone(),
+            subject,
+            audience,
+            expires_at: times.expires_at,
+            issued_at: times.issued_at,
+            not_before: times.not_before,
+            jwt_id,
+            client_id,
+            authorized_party,
+            algorithm: compact.algorithm,
+            key_id: compact.kid,
+            payload: compact.payload.into_boxed_slice(),
+            scope_sources: settings.scope_sources.clone(),
+            scope_claims: claims.scope_claims,
+            granted: OnceLock::new(),
+        }))
+    }
+
+    /// `exp`, `nbf`, `iat` with the leeway, and the optional lifetime and age limits.
+    fn check_times(&self, claims: &RegisteredClaims) -> Result<Times, ErrorKind> {
+        let settings = &*self.inner;
+        let now = i64::try_from(settings.clock.now().as_secs()).unwrap_or(i64::MAX);
+        let leeway = settings.leeway;
+        let exp = numeric_date(&claims.exp, Rounding::Down).ok_or(ErrorKind::MissingExpiry)?;
+        if now >= exp.saturating_add(leeway) {
+            return Err(ErrorKind::Expired);
+        }
+        let nbf = optional_date(&claims.nbf, ErrorKind::NotYetValid)?;
+        if nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
+            return Err(ErrorKind::NotYetValid);
+        }
+        let iat = optional_date(&claims.iat, ErrorKind::IssuedInFuture)?;
+        if iat.is_some_and(|iat| now.saturating_add(leeway) < iat) {
+            return Err(ErrorKind::IssuedInFuture);
+        }
+        if let Some(max) = settings.max_lifetime {
+            let iat = iat.ok_or(ErrorKind::LifetimeTooLong)?;
+            if exp.saturating_sub(iat) > max {
+                return Err(ErrorKind::LifetimeTooLong);
+            }
+        }
+        if let Some(max) = settings.max_age {
+            let iat = iat.ok_or(ErrorKind::TooOld)?;
+            if now.saturating_sub(iat) > max.saturating_add(leeway) {
+                return Err(ErrorKind::TooOld);
+            }
+        }
+        Ok(Times {
+            expires_at: exp,
+            not_before: nbf,
+            issued_at: iat,
+        })
+    }
+}
+
+struct Times {
+    expires_at: i64,
+    not_before: Option<i64>,
+    issued_at: Option<i64>,
+}
