@@ -4,8 +4,10 @@
 //! cargo run --example rooms
 //! ```
 //!
-//! With no configuration it starts a built-in development issuer on 127.0.0.1 and prints a
-//! ready token and a curl command for each route. Against a real identity provider:
+//! With no configuration it starts a built-in development issuer on 127.0.0.1 and prints its
+//! tokens once, as shell `export` lines, then a curl command for each route with the status it
+//! answers. Refusals are RFC 9457 problem details (`ProblemJson`). Against a real identity
+//! provider:
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -37,7 +39,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use scopegate::testing::TestIssuer;
 use scopegate::{
-    AuthLayer, Authenticated, GrantedScopes, Requirement, RouterExt, ScopeSource, Validator, scope,
+    AuthLayer, Authenticated, GrantedScopes, ProblemJson, Requirement, RouterExt, ScopeSource,
+    Validator, scope,
 };
 use serde_json::{Value, json};
 
@@ -92,7 +95,8 @@ async fn main() -> Result<(), Error> {
                 Requirement::claim_equals("org_id", "org"),
             ]),
         )
-        .layer(AuthLayer::new(validator))
+        // Every refusal, the layer's and the requirements', as RFC 9457 problem details.
+        .layer(AuthLayer::new(validator).on_rejection(ProblemJson))
         // Outside the layer: liveness does not depend on tokens or keys.
         .route("/health", get(|| async { "ok" }))
         .layer(middleware::from_fn(log_request));
@@ -164,6 +168,8 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// Prints each token once as a shell `export` line, then one curl command per route with the
+/// status it answers: `  # METHOD -> STATUS ...` over `  curl -i ...` (CI runs every one).
 fn print_dev_guide(dev: &TestIssuer, base: &str) {
     let hour = 60 * 60;
     // Alice may read and add in room_1 (in the custom claim, as seed 002's Action does), and
@@ -180,88 +186,63 @@ fn print_dev_guide(dev: &TestIssuer, base: &str) {
         .expires_in(hour)
         .sign();
     let expired = dev.token().subject("alice").expires_in(-hour).sign();
-    let bearer = |token: &str| format!("-H 'Authorization: Bearer {token}'");
-    let alice = bearer(&alice);
+
     println!();
     println!(
         "Built-in dev issuer: {} (tokens valid for one hour)",
         dev.issuer()
     );
     println!(
-        "Alice's token grants read/add/delete comments in room_1 and read:invoices for org-a."
+        "$ALICE grants read/add/delete comments in room_1 and read:invoices for org-a; $EXPIRED expired an hour ago."
     );
+    println!("Refusals are application/problem+json. Paste the export lines into a shell first:");
     println!();
+    println!("  export ALICE={alice}");
+    println!("  export EXPIRED={expired}");
+    println!();
+
+    let bearer = |variable: &str| format!("-H \"authorization: Bearer ${variable}\" ");
     let examples = [
-        ("200", format!("{base}/health"), String::new(), "GET"),
+        ("GET", "/health", String::new(), "200"),
+        ("GET", "/me", String::new(), "401 no credentials"),
+        ("GET", "/me", bearer("ALICE"), "200 sub and scopes"),
+        ("GET", "/rooms/room_1/comments", bearer("ALICE"), "200"),
+        ("POST", "/rooms/room_1/comments", bearer("ALICE"), "201"),
+        ("DELETE", "/rooms/room_1/comments/7", bearer("ALICE"), "204"),
         (
-            "401 no credentials",
-            format!("{base}/me"),
-            String::new(),
-            "GET",
-        ),
-        (
-            "200 sub and scopes",
-            format!("{base}/me"),
-            alice.clone(),
-            "GET",
-        ),
-        (
-            "200",
-            format!("{base}/rooms/room_1/comments"),
-            alice.clone(),
-            "GET",
-        ),
-        (
-            "201",
-            format!("{base}/rooms/room_1/comments"),
-            alice.clone(),
             "POST",
-        ),
-        (
-            "204",
-            format!("{base}/rooms/room_1/comments/7"),
-            alice.clone(),
-            "DELETE",
-        ),
-        (
+            "/rooms/room_2/comments",
+            bearer("ALICE"),
             "403 scope=add:comments-in-room_2",
-            format!("{base}/rooms/room_2/comments"),
-            alice.clone(),
-            "POST",
         ),
+        ("GET", "/orgs/org-a/invoices", bearer("ALICE"), "200"),
         (
-            "200",
-            format!("{base}/orgs/org-a/invoices"),
-            alice.clone(),
             "GET",
+            "/orgs/org-b/invoices",
+            bearer("ALICE"),
+            "403 org_id is org-a (no scope= named)",
         ),
         (
-            "403 org_id is org-a",
-            format!("{base}/orgs/org-b/invoices"),
-            alice.clone(),
             "GET",
-        ),
-        (
+            "/me",
+            bearer("EXPIRED"),
             "401 invalid_token (expired)",
-            format!("{base}/me"),
-            bearer(&expired),
-            "GET",
         ),
         (
-            "400 invalid_request",
-            format!("{base}/me"),
-            "-H 'Authorization: Bearer a, Bearer b'".into(),
             "GET",
+            "/me",
+            "-H \"authorization: Bearer a, Bearer b\" ".into(),
+            "400 invalid_request",
         ),
     ];
-    for (expect, url, auth, method) in examples {
+    for (method, path, auth, expect) in examples {
         println!("  # {method} -> {expect}");
-        let auth = if auth.is_empty() {
-            auth
+        let method = if method == "GET" {
+            String::new()
         } else {
-            format!("{auth} ")
+            format!("-X {method} ")
         };
-        println!("  curl -i -X {method} {auth}{url}");
+        println!("  curl -i {method}{auth}{base}{path}");
     }
     println!();
 }

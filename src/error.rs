@@ -34,7 +34,7 @@ pub enum ErrorKind {
     /// The token is longer than the configured maximum.
     TokenTooLong,
     /// Not three base64url segments of JSON objects (wrong dot count, padding, bad characters,
-    /// bad JSON), or a repeated header member scopegate reads, registered claim or scope claim.
+    /// bad JSON), a repeated header member, or a repeated registered claim or scope claim.
     MalformedToken,
     /// The header `alg` is not one scopegate can verify (`none` included).
     UnsupportedAlgorithm,

@@ -13,7 +13,7 @@ use syn::{FnArg, ItemFn, LitStr, parse_macro_input, parse_quote};
 /// template declared by `scopegate::scope!`. The route's other extractors are unchanged.
 ///
 /// ```ignore
-/// #[scopegate::require_scope("delete:comments-in-:room")]
+/// #[scopegate::require_scope("delete:comments-in-{room}")]
 /// async fn delete_comment() {}
 /// ```
 #[proc_macro_attribute]

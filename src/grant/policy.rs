@@ -99,3 +99,21 @@ impl GrantPolicy {
         GrantedScopes::from_claims(issuer, from_roles, claims, self.wildcards)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_may_not_share_a_claim_or_a_template_in_any_spelling() {
+        let mut policy = GrantPolicy::default();
+        let orgs = RolePolicy::new("org_roles").role("admin", ["manage:org-{tenant}"]);
+        policy.add_role_policy(orgs.unwrap()).unwrap();
+        let same_claim = RolePolicy::new("org_roles").role("viewer", ["read:org-{tenant}"]);
+        assert!(policy.add_role_policy(same_claim.unwrap()).is_err());
+        let other_spelling = RolePolicy::new("room_roles").role("admin", ["manage:org-:tenant"]);
+        assert!(policy.add_role_policy(other_spelling.unwrap()).is_err());
+        let rooms = RolePolicy::new("room_roles").role("admin", ["manage:room-{tenant}"]);
+        assert!(policy.add_role_policy(rooms.unwrap()).is_ok());
+    }
+}

@@ -131,12 +131,9 @@ impl RolePolicy {
         }
     }
 
-    /// The templates of every role, for checks across policies.
-    pub(crate) fn templates(&self) -> impl Iterator<Item = &str> {
-        self.roles
-            .values()
-            .flatten()
-            .map(|template| template.source())
+    /// The templates of every role in one spelling, for checks across policies.
+    pub(crate) fn templates(&self) -> impl Iterator<Item = String> + '_ {
+        self.roles.values().flatten().map(ScopeTemplate::canonical)
     }
 }
 
@@ -149,9 +146,9 @@ fn parse_role_template(role: &str, template: &str) -> Result<ScopeTemplate, Conf
             "role {role:?}: template {template:?} uses the parameter `{other}`; role templates may only use `{{tenant}}`"
         )));
     }
-    if parsed.has_parameter_before_star() {
+    if parsed.has_parameter_before_trailing_star() {
         return Err(ConfigError::new(format!(
-            "role {role:?}: template {template:?} puts `*` right after `{{tenant}}`; with wildcard grants the tenant would become a prefix (room_1 would cover room_10)"
+            "role {role:?}: template {template:?} ends in `*` after `{{tenant}}`; with wildcard grants the tenant would become a prefix (room_1* covers room_10, a-* covers a-b)"
         )));
     }
     Ok(parsed)
@@ -266,6 +263,12 @@ mod tests {
         assert!(
             RolePolicy::new("roles")
                 .role("owner", ["own:rooms-{tenant}-*"])
+                .is_err()
+        );
+        // A star elsewhere is no wildcard, and a trailing star without a tenant is a plain grant.
+        assert!(
+            RolePolicy::new("roles")
+                .role("owner", ["own:*-{tenant}", "audit:*"])
                 .is_ok()
         );
         let typo = r#"{"claim":"roles","role":{"admin":["add:{tenant}"]}}"#;

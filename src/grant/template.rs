@@ -308,6 +308,25 @@ impl ScopeTemplate {
         &self.source
     }
 
+    /// The template in one spelling (`{name}` for parameters, `{{`, `}}` escaped), so that
+    /// `add::tenant` and `add:{tenant}` compare equal.
+    pub(crate) fn canonical(&self) -> String {
+        let mut text = String::new();
+        for segment in &self.segments {
+            match segment {
+                Segment::Literal(literal) => {
+                    text.push_str(&literal.replace('{', "{{").replace('}', "}}"))
+                }
+                Segment::Parameter(name) => {
+                    text.push('{');
+                    text.push_str(name);
+                    text.push('}');
+                }
+            }
+        }
+        text
+    }
+
     /// The parameter names, in order.
     pub(crate) fn parameters(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|segment| match segment {
@@ -316,13 +335,17 @@ impl ScopeTemplate {
         })
     }
 
-    /// Whether a parameter is immediately followed by `*`: with wildcard grants on, such a bound
-    /// scope would turn its value into a prefix (`room_1*` covers `room_10`).
-    pub(crate) fn has_parameter_before_star(&self) -> bool {
-        self.segments.windows(2).any(|pair| {
-            matches!(&pair[0], Segment::Parameter(_))
-                && matches!(&pair[1], Segment::Literal(text) if text.starts_with('*'))
-        })
+    /// Whether the template ends in `*` after a parameter: with wildcard grants on, such a
+    /// bound scope turns its value into a prefix. `room_1*` covers `room_10`, and `a-*` covers
+    /// room `a-b` (a value may hold any literal that follows it).
+    pub(crate) fn has_parameter_before_trailing_star(&self) -> bool {
+        let has_parameter = self
+            .segments
+            .iter()
+            .any(|segment| matches!(segment, Segment::Parameter(_)));
+        let ends_in_star =
+            matches!(self.segments.last(), Some(Segment::Literal(text)) if text.ends_with('*'));
+        has_parameter && ends_in_star
     }
 
     /// The concrete scope for these path values (SECURITY-BAR §6).
@@ -407,6 +430,18 @@ mod tests {
                 None => ParamValue::Missing,
             }
         })
+    }
+
+    #[test]
+    fn both_spellings_have_one_canonical_form() {
+        let canonical = |template: &str| ScopeTemplate::parse(template).unwrap().canonical();
+        assert_eq!(canonical("add::tenant"), "add:{tenant}");
+        assert_eq!(canonical("add:{tenant}"), "add:{tenant}");
+        assert_eq!(canonical("a{{b}}-{x}"), "a{{b}}-{x}");
+        assert_eq!(
+            ScopeTemplate::parse(&canonical("a{{b}}-{x}")).unwrap().canonical(),
+            "a{{b}}-{x}"
+        );
     }
 
     #[test]

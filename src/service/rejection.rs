@@ -49,7 +49,8 @@ impl<B: Default> OnRejection<B> for DefaultRejection {
 ///
 /// `detail` is the fixed description of the [`ErrorKind`](crate::ErrorKind); `error` the
 /// RFC 6750 code when there is one; `scope` the scopes that would satisfy a requirement, as in
-/// the challenge. Nothing from the token or the request is ever written.
+/// the challenge (bound only from path values that passed the binding rules). Nothing from the
+/// token, and no refused request content, is ever written.
 ///
 /// ```
 /// use scopegate::{AuthLayer, ProblemJson, Validator};
