@@ -15,5 +15,5 @@ pub use macros::ScopeRequirement;
 pub(crate) use params::PathValues;
 pub(crate) use policy::AccessPolicy;
 pub use requirement::Requirement;
-pub(crate) use resolver::CachedResolver;
+pub(crate) use resolver::{CachedResolver, DEFAULT_MAX_KEYS_PER_PRINCIPAL};
 pub use resolver::{GrantResolver, ResolveError, ResolveRequest};

@@ -9,7 +9,6 @@ use super::params::path_values;
 use crate::authorize::{AccessPolicy, PathValues, Requirement, decide_fully};
 use crate::error::{AuthError, ErrorKind};
 use crate::principal::Authenticated;
-use crate::service::AuthContext;
 
 /// Asks, inside a handler, whether this request's token meets a requirement: the same decision
 /// the route layers make (path values, role policies, wildcard grants, the grant resolver), with
@@ -75,12 +74,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Access {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let access = AuthContext::of(&parts.extensions)?.access.clone();
-        let auth = parts
-            .extensions
-            .get::<Authenticated>()
-            .cloned()
-            .ok_or_else(|| AuthError::new(ErrorKind::MissingCredentials))?;
+        let (auth, access) = super::verified(parts)?;
         Ok(Access {
             auth,
             access,

@@ -13,12 +13,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        AuthContext::of(&parts.extensions)?;
-        parts
-            .extensions
-            .get::<Authenticated>()
-            .cloned()
-            .ok_or_else(|| AuthError::new(ErrorKind::MissingCredentials))
+        super::verified(parts).map(|(auth, _)| auth)
     }
 }
 

@@ -8,9 +8,8 @@ use http::request::Parts;
 
 use super::params::path_values;
 use crate::authorize::{Requirement, ScopeRequirement, decide_fully};
-use crate::error::{AuthError, ErrorKind};
-use crate::principal::Authenticated;
-use crate::service::{AuthContext, RequireLayer};
+use crate::error::AuthError;
+use crate::service::RequireLayer;
 
 /// A layer that refuses requests whose token does not meet `requirement`, bound to the matched
 /// route's path values.
@@ -69,12 +68,7 @@ impl<S: Send + Sync, T: ScopeRequirement> FromRequestParts<S> for RequireScope<T
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let access = AuthContext::of(&parts.extensions)?.access.clone();
-        let auth = parts
-            .extensions
-            .get::<Authenticated>()
-            .cloned()
-            .ok_or_else(|| AuthError::new(ErrorKind::MissingCredentials))?;
+        let (auth, access) = super::verified(parts)?;
         let params = path_values(parts);
         decide_fully(T::requirement(), &auth, &params, &access).await?;
         Ok(RequireScope(PhantomData))

@@ -439,7 +439,9 @@ mod tests {
         assert_eq!(canonical("add:{tenant}"), "add:{tenant}");
         assert_eq!(canonical("a{{b}}-{x}"), "a{{b}}-{x}");
         assert_eq!(
-            ScopeTemplate::parse(&canonical("a{{b}}-{x}")).unwrap().canonical(),
+            ScopeTemplate::parse(&canonical("a{{b}}-{x}"))
+                .unwrap()
+                .canonical(),
             "a{{b}}-{x}"
         );
     }

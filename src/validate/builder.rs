@@ -405,7 +405,7 @@ fn default_fetcher() -> Result<Arc<dyn JwksFetcher>, ConfigError> {
 #[cfg(not(feature = "reqwest"))]
 fn default_fetcher() -> Result<Arc<dyn JwksFetcher>, ConfigError> {
     Err(ConfigError::new(
-        "no fetcher: enable the `reqwest` feature or call fetcher()".into(),
+        "no fetcher: enable the `reqwest` feature or call fetcher()",
     ))
 }
 

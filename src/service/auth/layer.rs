@@ -6,7 +6,9 @@ use std::time::Duration;
 use tower_layer::Layer;
 
 use super::service::AuthService;
-use crate::authorize::{AccessPolicy, CachedResolver, GrantResolver};
+use crate::authorize::{
+    AccessPolicy, CachedResolver, DEFAULT_MAX_KEYS_PER_PRINCIPAL, GrantResolver,
+};
 use crate::error::{ConfigError, Realm};
 use crate::grant::{GrantPolicy, RolePolicy};
 use crate::service::rejection::DefaultRejection;
@@ -71,6 +73,7 @@ pub(crate) struct LayerState<R> {
     pub(crate) on_rejection: R,
     resolver: Option<Arc<dyn GrantResolver>>,
     resolver_cache: (Duration, usize),
+    resolver_keys_per_principal: usize,
 }
 
 impl AuthLayer {
@@ -87,6 +90,7 @@ impl AuthLayer {
                 on_rejection: DefaultRejection,
                 resolver: None,
                 resolver_cache: (Duration::from_secs(60), 10_000),
+                resolver_keys_per_principal: DEFAULT_MAX_KEYS_PER_PRINCIPAL,
             }),
         }
     }
@@ -160,6 +164,7 @@ impl<R: Clone> AuthLayer<R> {
                 on_rejection,
                 resolver: state.resolver,
                 resolver_cache: state.resolver_cache,
+                resolver_keys_per_principal: state.resolver_keys_per_principal,
             }),
         }
     }
@@ -201,6 +206,17 @@ impl<R: Clone> AuthLayer<R> {
             state.rebuild_resolver();
         })
     }
+
+    /// How many distinct path values one principal (issuer, `sub`, `client_id`, `azp`) may have
+    /// resolved per cache TTL; past it the resolver is not asked and the token's own grants
+    /// decide (403). Default 100, at least 1. It keeps one signed-in user from turning every
+    /// request into a resolver call by varying a path value.
+    pub fn grant_resolver_keys_per_principal(self, limit: usize) -> Self {
+        self.edit(|state| {
+            state.resolver_keys_per_principal = limit;
+            state.rebuild_resolver();
+        })
+    }
 }
 
 impl<R> std::fmt::Debug for LayerState<R> {
@@ -220,12 +236,10 @@ impl<R> LayerState<R> {
     fn rebuild_resolver(&mut self) {
         let (ttl, max_entries) = self.resolver_cache;
         let cached = self.resolver.clone().map(|resolver| {
-            Arc::new(CachedResolver::new(
-                resolver,
-                ttl,
-                max_entries,
-                self.issuers.clock(),
-            ))
+            Arc::new(
+                CachedResolver::new(resolver, ttl, max_entries, self.issuers.clock())
+                    .max_keys_per_principal(self.resolver_keys_per_principal),
+            )
         });
         Arc::make_mut(&mut self.access).resolver = cached;
     }
