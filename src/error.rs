@@ -200,10 +200,13 @@ impl fmt::Display for ErrorKind {
 /// use scopegate::{AuthError, ErrorKind};
 ///
 /// fn json_rejection(error: &AuthError) -> http::Response<String> {
-///     let mut response = http::Response::new(format!(
-///         r#"{{"error":"{}"}}"#,
-///         error.kind().error_code().unwrap_or("unauthorized")
-///     ));
+///     // RFC 6750 codes where they exist; a bare 401 (no credentials) and 5xx have none.
+///     let code = error.kind().error_code().unwrap_or(match error.status().as_u16() {
+///         401 => "unauthorized",
+///         503 => "temporarily_unavailable",
+///         _ => "server_error",
+///     });
+///     let mut response = http::Response::new(format!(r#"{{"error":"{code}"}}"#));
 ///     *response.status_mut() = error.status();
 ///     if let Some(challenge) = error.www_authenticate() {
 ///         response.headers_mut().insert(http::header::WWW_AUTHENTICATE, challenge);
@@ -211,10 +214,14 @@ impl fmt::Display for ErrorKind {
 ///     response
 /// }
 ///
-/// let error = AuthError::new(ErrorKind::Expired);
-/// let response = json_rejection(&error);
+/// let response = json_rejection(&AuthError::new(ErrorKind::Expired));
 /// assert_eq!(response.status(), 401);
 /// assert_eq!(response.body(), r#"{"error":"invalid_token"}"#);
+/// let response = json_rejection(&AuthError::new(ErrorKind::MissingCredentials));
+/// assert_eq!(response.body(), r#"{"error":"unauthorized"}"#);
+/// let response = json_rejection(&AuthError::new(ErrorKind::KeysUnavailable));
+/// assert_eq!(response.status(), 503);
+/// assert_eq!(response.body(), r#"{"error":"temporarily_unavailable"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthError {

@@ -5,34 +5,52 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
 use super::layer::LayerState;
-use super::service::finish;
+use super::service::{admit, finish, render};
 use crate::boxed::BoxFuture;
+use crate::error::{AuthError, ErrorKind};
+use crate::principal::Authenticated;
 use crate::service::rejection::OnRejection;
 
 pin_project! {
     /// The response future of [`AuthService`](crate::AuthService).
-    pub struct ResponseFuture<F, B, E, R> {
+    pub struct ResponseFuture<S, ReqBody, B, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        state: State<F, B, E, R>,
+        state: State<S, ReqBody, B, R>,
     }
 }
 
 pin_project! {
     #[project = StateProjection]
-    enum State<F, B, E, R> {
-        Inner { #[pin] future: F, layer: Arc<LayerState<R>> },
+    enum State<S, ReqBody, B, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Inner { #[pin] future: S::Future, layer: Arc<LayerState<R>> },
         Rejected { response: Option<Response<B>> },
-        // Only when the key is not cached: the validation waits for a fetch.
-        Waiting { future: BoxFuture<'static, Result<Response<B>, E>> },
+        // Only when the key is not cached: validation waits for a fetch, then the inner service
+        // is called. Only this state is boxed, and it holds the service and request as they
+        // are, so neither needs to be `Send` or `'static`.
+        Validating {
+            validation: BoxFuture<'static, Result<Authenticated, ErrorKind>>,
+            next: Option<(S, Request<ReqBody>)>,
+            layer: Arc<LayerState<R>>,
+        },
     }
 }
 
-impl<F, B, E, R> ResponseFuture<F, B, E, R> {
-    pub(crate) fn inner(future: F, layer: Arc<LayerState<R>>) -> Self {
+impl<S, ReqBody, B, R> ResponseFuture<S, ReqBody, B, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future, layer: Arc<LayerState<R>>) -> Self {
         ResponseFuture {
             state: State::Inner { future, layer },
         }
@@ -46,36 +64,72 @@ impl<F, B, E, R> ResponseFuture<F, B, E, R> {
         }
     }
 
-    pub(crate) fn waiting(future: BoxFuture<'static, Result<Response<B>, E>>) -> Self {
+    pub(crate) fn validating(
+        validation: BoxFuture<'static, Result<Authenticated, ErrorKind>>,
+        inner: S,
+        request: Request<ReqBody>,
+        layer: Arc<LayerState<R>>,
+    ) -> Self {
         ResponseFuture {
-            state: State::Waiting { future },
+            state: State::Validating {
+                validation,
+                next: Some((inner, request)),
+                layer,
+            },
         }
     }
 }
 
-impl<F, B, E, R> Future for ResponseFuture<F, B, E, R>
+impl<S, ReqBody, B, R> Future for ResponseFuture<S, ReqBody, B, R>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<B>>,
     R: OnRejection<B>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<B>, S::Error>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProjection::Inner { future, layer } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(finish(layer, response)))
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let mut this = self.as_mut().project();
+            match this.state.as_mut().project() {
+                StateProjection::Inner { future, layer } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(finish(layer, response)));
+                }
+                StateProjection::Rejected { response } => {
+                    return match response.take() {
+                        Some(response) => Poll::Ready(Ok(response)),
+                        None => panic!("ResponseFuture polled after completion"),
+                    };
+                }
+                StateProjection::Validating {
+                    validation,
+                    next,
+                    layer,
+                } => {
+                    let validated = ready!(validation.as_mut().poll(cx));
+                    let layer = layer.clone();
+                    let auth = match validated {
+                        Ok(auth) => auth,
+                        Err(kind) => {
+                            return Poll::Ready(Ok(render(&layer, AuthError::new(kind))));
+                        }
+                    };
+                    let Some((mut inner, mut request)) = next.take() else {
+                        panic!("ResponseFuture polled after completion");
+                    };
+                    admit(&mut request, &layer, Some(auth));
+                    let future = inner.call(request);
+                    this.state.set(State::Inner { future, layer });
+                }
             }
-            StateProjection::Rejected { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                None => panic!("ResponseFuture polled after completion"),
-            },
-            StateProjection::Waiting { future } => future.as_mut().poll(cx),
         }
     }
 }
 
-impl<F, B, E, R> std::fmt::Debug for ResponseFuture<F, B, E, R> {
+impl<S, ReqBody, B, R> std::fmt::Debug for ResponseFuture<S, ReqBody, B, R>
+where
+    S: Service<Request<ReqBody>>,
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ResponseFuture")
     }

@@ -83,7 +83,13 @@ pub(crate) fn finish<R: OnRejection<B>, B>(
     }
 }
 
-fn admit<B, R>(request: &mut Request<B>, state: &LayerState<R>, auth: Option<Authenticated>) {
+/// Lets a request in: the principal under the API's grant policy, and the API's policy for the
+/// requirements further in.
+pub(crate) fn admit<B, R>(
+    request: &mut Request<B>,
+    state: &LayerState<R>,
+    auth: Option<Authenticated>,
+) {
     let extensions = request.extensions_mut();
     if let Some(auth) = auth {
         extensions.insert(auth.under_policy(&state.access.grants));
@@ -95,14 +101,12 @@ fn admit<B, R>(request: &mut Request<B>, state: &LayerState<R>, auth: Option<Aut
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     R: OnRejection<ResBody>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error, R>;
+    type Future = ResponseFuture<S, ReqBody, ResBody, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -133,18 +137,9 @@ where
             Outcome::AwaitKeys(pending) => {
                 // The ready service goes into the future; a clone stays for the next call.
                 let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let state = self.state.clone();
-                ResponseFuture::waiting(Box::pin(async move {
-                    match pending.finish().await {
-                        Ok(auth) => {
-                            admit(&mut request, &state, Some(auth));
-                            let response = inner.call(request).await?;
-                            Ok(finish(&state, response))
-                        }
-                        Err(kind) => Ok(render(&state, AuthError::new(kind))),
-                    }
-                }))
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let validation = Box::pin(pending.finish());
+                ResponseFuture::validating(validation, inner, request, self.state.clone())
             }
         }
     }

@@ -54,14 +54,12 @@ impl<S> RequireService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     ResBody: Default,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = RequireFuture<S::Future, ResBody, S::Error>;
+    type Future = RequireFuture<S, ReqBody, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -86,13 +84,9 @@ where
             Decision::Resolve(pending) => {
                 // The ready service goes into the future; a clone stays for the next call.
                 let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                RequireFuture::waiting(Box::pin(async move {
-                    match pending.finish().await {
-                        Ok(()) => inner.call(Request::from_parts(parts, body)).await,
-                        Err(error) => Ok(refusal_response(error)),
-                    }
-                }))
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let request = Request::from_parts(parts, body);
+                RequireFuture::resolving(Box::pin(pending.finish()), inner, request)
             }
         }
     }
