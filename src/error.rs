@@ -71,7 +71,7 @@ pub enum ErrorKind {
     LifetimeTooLong,
     /// `now - iat` exceeds the configured maximum age, or `iat` is missing when one is set.
     TooOld,
-    /// `sub`, `jti` or `client_id` is present but not a string.
+    /// `sub`, `jti`, `client_id` or `azp` is present but not a string.
     InvalidClaimType,
     /// Strict RFC 9068 mode: `sub`, `client_id`, `iat` or `jti` is missing or of the wrong type.
     MissingRequiredClaim,
@@ -94,10 +94,11 @@ pub enum ErrorKind {
     GrantsUnavailable,
 
     // --- 500 -------------------------------------------------------------------------------
-    /// An extractor ran on a route that the scopegate layer does not wrap.
+    /// An extractor or a requirement ran on a route that the scopegate layer does not wrap.
     LayerMissing,
-    /// A requirement names a path parameter the route does not have, or is mounted where no
-    /// route matched. Never let through; the log names the route and the parameter.
+    /// A requirement names a path parameter the matched route does not have, or has more than
+    /// once (nested routers), or is mounted where no route matched. Never let through; the log
+    /// names the route and the parameter.
     RequirementMisconfigured,
 }
 

@@ -9,12 +9,14 @@ use crate::grant::RESERVED_PREFIX;
 
 /// Routes declared together with their requirement.
 pub trait RouterExt<S> {
-    /// `route(path, method_router)` with `requirement` on it, after checking that the path has
-    /// every parameter the requirement names.
+    /// `route(path, method_router)` with `requirement` on every handler of `method_router`.
     ///
-    /// Every handler reachable at `path` meets the requirement: each method's handler, the
-    /// method router's fallback and `any(...)`. A method without a handler answers 403 before
-    /// 405 when the token falls short.
+    /// Every handler of `method_router` meets the requirement: each method's handler, its
+    /// fallback and `any(...)`. A method without a handler answers 403 before 405 when the token
+    /// falls short. axum merges a later `.route(path, ...)` (or a merged router's route) for the
+    /// same path into this one, and that method router's handlers and fallback carry only what
+    /// it was declared with: declare every method router of a protected path with
+    /// `route_requiring`, or give it `.layer(require(...))`.
     ///
     /// A parameter the requirement names but `path` lacks is taken from an enclosing
     /// `Router::nest("/rooms/{room}", ...)` on each request; when the whole matched route has

@@ -214,7 +214,18 @@ async fn role_policies_sharing_a_template_are_a_configuration_error() {
         .role_policy(shares_template)
         .expect_err("two policies granting the same template must be refused");
     assert!(error.to_string().contains("manage:org-{tenant}"), "{error}");
-    // A shared plain scope is a shared template too.
+    // Not the same text, but an organization named `room-x` would spell room x's scope.
+    let spells_a_room_scope = RolePolicy::new(ORG_ROLES)
+        .role("admin", ["manage:{tenant}"])
+        .unwrap();
+    assert!(
+        layer(&issuer)
+            .role_policy(room_policy())
+            .unwrap()
+            .role_policy(spells_a_room_scope)
+            .is_err()
+    );
+    // A plain scope names no tenant: two kinds granting it is no collision of tenants.
     let shares_plain = RolePolicy::new(ORG_ROLES)
         .role("auditor", ["read:audit"])
         .unwrap();
@@ -223,7 +234,7 @@ async fn role_policies_sharing_a_template_are_a_configuration_error() {
             .role_policy(room_policy())
             .unwrap()
             .role_policy(shares_plain)
-            .is_err()
+            .is_ok()
     );
     // The positive twin: disjoint templates on distinct claims are accepted.
     assert!(

@@ -444,3 +444,104 @@ async fn the_per_principal_bound_is_configurable_on_the_layer() {
         ]
     );
 }
+
+// --- what the resolver is asked about --------------------------------------------------------
+
+/// Records each `params()` it is asked with; grants the room it is asked about.
+#[derive(Clone, Default)]
+struct Recorder {
+    asked: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    hang: bool,
+}
+
+impl GrantResolver for Recorder {
+    fn resolve<'a>(
+        &'a self,
+        request: ResolveRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<String>, ResolveError>> {
+        Box::pin(async move {
+            let params = request
+                .params()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect();
+            self.asked.lock().unwrap().push(params);
+            if self.hang {
+                std::future::pending::<()>().await;
+            }
+            let room = request.param("room").unwrap_or("none");
+            Ok(vec![format!("delete:comments-in-{room}")])
+        })
+    }
+}
+
+fn comments(layer: AuthLayer) -> Router {
+    use scopegate::Requirement;
+    Router::new()
+        .route_requiring(
+            "/rooms/{room}/comments/{id}",
+            axum::routing::delete(|| async { StatusCode::OK }),
+            Requirement::any_of([scope!("delete:comments-in-{room}"), scope!("moderate:all")]),
+        )
+        .layer(layer)
+}
+
+async fn delete(app: &Router, path: &str, token: &str) -> StatusCode {
+    let request = http::Request::delete(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    app.clone().oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn the_resolver_sees_and_is_cached_by_only_the_values_the_requirement_binds() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let recorder = Recorder::default();
+    let app = comments(
+        AuthLayer::new(issuer.validator().build().unwrap()).grant_resolver(recorder.clone()),
+    );
+    let user = issuer.token().subject("alice").sign();
+    // 150 comments in one room: one call, none refused (the per-principal bound counts rooms).
+    for id in 0..150 {
+        let path = format!("/rooms/r1/comments/{id}");
+        assert_eq!(delete(&app, &path, &user).await, StatusCode::OK, "{id}");
+    }
+    let asked = recorder.asked.lock().unwrap().clone();
+    assert_eq!(asked, [vec![("room".to_owned(), "r1".to_owned())]]);
+}
+
+#[tokio::test]
+async fn the_resolver_never_sees_a_refused_path_value() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let recorder = Recorder::default();
+    let app = comments(
+        AuthLayer::new(issuer.validator().build().unwrap()).grant_resolver(recorder.clone()),
+    );
+    let user = issuer.token().subject("alice").sign();
+    // `..%2F..` decodes to `../`: refused by the binding rules. The other alternative
+    // (`moderate:all`) could still be granted, so the resolver is asked, without the value.
+    let status = delete(&app, "/rooms/..%2F../comments/1", &user).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let asked = recorder.asked.lock().unwrap().clone();
+    assert_eq!(asked, [Vec::<(String, String)>::new()]);
+}
+
+#[tokio::test]
+async fn a_resolver_that_never_answers_fails_closed_after_its_timeout() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let recorder = Recorder {
+        hang: true,
+        ..Recorder::default()
+    };
+    let app = comments(
+        AuthLayer::new(issuer.validator().build().unwrap()).grant_resolver(recorder.clone()),
+    );
+    let user = issuer.token().subject("alice").sign();
+    // Without the call timeout this request would wait for the resolver forever.
+    let answered = tokio::time::timeout(
+        Duration::from_secs(60),
+        delete(&app, "/rooms/r1/comments/1", &user),
+    )
+    .await;
+    assert_eq!(answered, Ok(StatusCode::SERVICE_UNAVAILABLE));
+}

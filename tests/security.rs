@@ -1301,10 +1301,10 @@ async fn max_age_requires_iat() {
 // --- sub, jti, client_id --------------------------------------------------------------------
 
 #[tokio::test]
-async fn sub_jti_or_client_id_of_the_wrong_type_is_refused() {
+async fn sub_jti_client_id_or_azp_of_the_wrong_type_is_refused() {
     let issuer = issuer().await;
     let app = app_default(&issuer);
-    for claim in ["sub", "jti", "client_id"] {
+    for claim in ["sub", "jti", "client_id", "azp"] {
         for value in [
             json!(5),
             json!(null),

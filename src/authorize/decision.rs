@@ -30,7 +30,8 @@ pub(crate) struct PendingGrants {
 
 impl PendingGrants {
     pub(crate) async fn finish(self) -> Result<(), AuthError> {
-        let Ok(extra) = self.resolver.grants(&self.auth, &self.params).await else {
+        let asked = self.params.bindable_for(&self.requirement.parameters());
+        let Ok(extra) = self.resolver.grants(&self.auth, &asked).await else {
             return Err(AuthError::new(ErrorKind::GrantsUnavailable));
         };
         let granted = self.auth.scopes().with_extra(&extra);

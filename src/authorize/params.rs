@@ -1,6 +1,6 @@
 //! The matched route's path values, as the handler's `Path` extractor sees them.
 
-use crate::grant::ParamValue;
+use crate::grant::{ParamValue, is_bindable};
 
 /// Percent-decoded path values of the matched route, in route order, and the route pattern
 /// (for logs). A name may occur twice when routers are nested (`/orgs/{id}` around
@@ -57,6 +57,22 @@ impl PathValues {
     pub(crate) fn set(&mut self, name: &str, value: &str) {
         self.pairs.retain(|(key, _)| &**key != name);
         self.pairs.push((name.into(), value.into()));
+    }
+
+    /// Only the values a requirement can bind: the names it uses, with values that pass the
+    /// binding rules. What a grant resolver sees and is cached by: other path values (a comment
+    /// id beside the room) would split the cache, and refused ones are request content.
+    pub(crate) fn bindable_for(&self, names: &[&str]) -> PathValues {
+        PathValues {
+            pairs: self
+                .pairs
+                .iter()
+                .filter(|(name, value)| names.contains(&&**name) && is_bindable(value))
+                .cloned()
+                .collect(),
+            invalid_utf8: false,
+            route: self.route.clone(),
+        }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {

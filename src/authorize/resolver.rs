@@ -18,13 +18,15 @@ use crate::principal::Authenticated;
 /// Supplies extra granted scopes from outside the token, for example from the service that
 /// knows each room's settings ("members can read comments, admins can add comments").
 ///
-/// Called only when the token's own grants do not meet a route's requirement, with the verified
-/// claims and the matched route's path values.
+/// Called only when the token's own grants do not meet a route's requirement and more scopes
+/// would, with the verified claims and the path values that requirement binds: only the names it
+/// uses (a comment `{id}` beside the `{room}` of `delete:comments-in-{room}` is left out), and
+/// only values that pass the binding rules. A call taking longer than 5 s counts as failed.
 ///
 /// # Caching
 ///
 /// Answers are cached per issuer, `sub`, `client_id`, `azp` (each present or absent) and the
-/// route's path names and values, for a bounded time and number of entries, so the other service
+/// path values the requirement binds, for a bounded time and number of entries, so the other service
 /// sees at most one call per user, client and route values per TTL, and one client's answer never
 /// serves another client of the same user. An answer must therefore depend only on those claims
 /// and the path values. A token naming neither `sub` nor `client_id` identifies nobody to cache
@@ -98,9 +100,9 @@ impl<'a> ResolveRequest<'a> {
         self.auth
     }
 
-    /// A path value of the matched route, percent-decoded. `None` when the route has no
-    /// parameter of that name, or has it more than once (nested routers): the value a
-    /// requirement would bind is then unknown, and so it is to the resolver.
+    /// A path value the requirement binds, percent-decoded. `None` when the requirement does not
+    /// use that name, the value breaks the binding rules, or the route has the name more than
+    /// once (nested routers).
     pub fn param(&self, name: &str) -> Option<&'a str> {
         match self.params.get(name) {
             ParamValue::Value(value) => Some(value),
@@ -108,7 +110,7 @@ impl<'a> ResolveRequest<'a> {
         }
     }
 
-    /// Every path value of the matched route.
+    /// Every path value the requirement binds.
     pub fn params(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.params.iter()
     }
@@ -132,6 +134,9 @@ impl fmt::Display for ResolveError {
 }
 
 impl std::error::Error for ResolveError {}
+
+/// The longest one resolver call may take; past it the call counts as failed.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a failure is remembered.
 const FAILURE_TTL: Duration = Duration::from_secs(5);
@@ -349,12 +354,22 @@ impl CachedResolver {
         }
     }
 
-    /// One call to the resolver; failures are logged here, once per call.
+    /// One call to the resolver, bounded by [`RESOLVE_TIMEOUT`]: requests waiting on the same
+    /// key must not hang with it. Failures are logged here, once per call.
     async fn call(&self, auth: &Authenticated, params: &PathValues) -> Outcome {
-        match self.resolver.resolve(ResolveRequest { auth, params }).await {
-            Ok(grants) => Some(grants.into_iter().map(Box::from).collect()),
-            Err(error) => {
+        let call = self.resolver.resolve(ResolveRequest { auth, params });
+        match tokio::time::timeout(RESOLVE_TIMEOUT, call).await {
+            Ok(Ok(grants)) => Some(grants.into_iter().map(Box::from).collect()),
+            Ok(Err(error)) => {
                 tracing::error!(target: "scopegate", %error, "the grant resolver failed; refusing with 503");
+                None
+            }
+            Err(_) => {
+                tracing::error!(
+                    target: "scopegate",
+                    timeout = ?RESOLVE_TIMEOUT,
+                    "the grant resolver did not answer in time; refusing with 503"
+                );
                 None
             }
         }

@@ -9,6 +9,7 @@ use super::params::path_values;
 use crate::authorize::{AccessPolicy, PathValues, Requirement, decide_fully};
 use crate::error::{AuthError, ErrorKind};
 use crate::principal::Authenticated;
+use crate::service::AuthContext;
 
 /// Asks, inside a handler, whether this request's token meets a requirement: the same decision
 /// the route layers make (path values, role policies, wildcard grants, the grant resolver), with
@@ -74,7 +75,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Access {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (auth, access) = super::verified(parts)?;
+        let (auth, access) = AuthContext::verified(&parts.extensions)?;
         Ok(Access {
             auth,
             access,

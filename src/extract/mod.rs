@@ -11,27 +11,6 @@ pub use access::Access;
 pub use principal::Claims;
 pub use require::{RequireScope, require, require_scope};
 
-use std::sync::Arc;
-
-use http::request::Parts;
-
-use crate::authorize::AccessPolicy;
-use crate::error::{AuthError, ErrorKind};
-use crate::principal::Authenticated;
-use crate::service::AuthContext;
-
-/// The verified token and the API's policy, or the refusal: 500 without the layer, 401 for an
-/// anonymous request.
-fn verified(parts: &Parts) -> Result<(Authenticated, Arc<AccessPolicy>), AuthError> {
-    let access = AuthContext::of(&parts.extensions)?.access.clone();
-    let auth = parts
-        .extensions
-        .get::<Authenticated>()
-        .cloned()
-        .ok_or_else(|| AuthError::new(ErrorKind::MissingCredentials))?;
-    Ok((auth, access))
-}
-
 /// A marked refusal with an empty body: the [`AuthLayer`](crate::AuthLayer) around the route
 /// renders it (realm, renderer); without one it stays the bare status and challenge.
 impl axum::response::IntoResponse for crate::AuthError {

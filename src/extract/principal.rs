@@ -13,7 +13,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        super::verified(parts).map(|(auth, _)| auth)
+        AuthContext::verified(&parts.extensions).map(|(auth, _)| auth)
     }
 }
 

@@ -9,7 +9,7 @@ use http::request::Parts;
 use super::params::path_values;
 use crate::authorize::{Requirement, ScopeRequirement, decide_fully};
 use crate::error::AuthError;
-use crate::service::RequireLayer;
+use crate::service::{AuthContext, RequireLayer};
 
 /// A layer that refuses requests whose token does not meet `requirement`, bound to the matched
 /// route's path values.
@@ -68,7 +68,7 @@ impl<S: Send + Sync, T: ScopeRequirement> FromRequestParts<S> for RequireScope<T
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (auth, access) = super::verified(parts)?;
+        let (auth, access) = AuthContext::verified(&parts.extensions)?;
         let params = path_values(parts);
         decide_fully(T::requirement(), &auth, &params, &access).await?;
         Ok(RequireScope(PhantomData))

@@ -13,5 +13,5 @@ pub use set::GrantedScopes;
 pub use source::ScopeSource;
 #[cfg(feature = "axum")]
 pub(crate) use template::RESERVED_PREFIX;
-pub(crate) use template::{BindError, ParamValue, ScopeTemplate, Unbound};
+pub(crate) use template::{BindError, ParamValue, ScopeTemplate, Unbound, is_bindable};
 pub use template::{TemplateError, check_template};

@@ -50,9 +50,10 @@ impl GrantPolicy {
     }
 
     /// Adds a role policy beside the others. Refused: a second policy on the same claim (it
-    /// would silently replace or merge with the first), or a template another policy already
-    /// uses (a tenant of one kind would then grant the same scope as a tenant of another: the
-    /// admin of organization `x` would be the admin of room `x`).
+    /// would silently replace or merge with the first), or a template that could spell the same
+    /// scope as another policy's (a tenant of one kind would then grant a tenant of the other:
+    /// with `manage:{tenant}` for organizations and `manage:room-{tenant}` for rooms, the admin
+    /// of organization `room-42` would manage room 42).
     pub(crate) fn add_role_policy(&mut self, policy: RolePolicy) -> Result<(), ConfigError> {
         for existing in &self.role_policies {
             if existing.claim() == policy.claim() {
@@ -61,12 +62,9 @@ impl GrantPolicy {
                     policy.claim()
                 )));
             }
-            if let Some(shared) = policy
-                .templates()
-                .find(|template| existing.templates().any(|other| other == *template))
-            {
+            if let Some((theirs, mine)) = existing.overlap_with(&policy) {
                 return Err(ConfigError::new(format!(
-                    "the role policies of {:?} and {:?} both grant {shared:?}; tenants of the two kinds would collide",
+                    "the role policies of {:?} ({theirs:?}) and {:?} ({mine:?}) could grant the same scope for tenants of the two kinds; give each kind its own prefix (manage:org-{{tenant}}, manage:room-{{tenant}})",
                     existing.claim(),
                     policy.claim()
                 )));
@@ -113,7 +111,13 @@ mod tests {
         assert!(policy.add_role_policy(same_claim.unwrap()).is_err());
         let other_spelling = RolePolicy::new("room_roles").role("admin", ["manage:org-:tenant"]);
         assert!(policy.add_role_policy(other_spelling.unwrap()).is_err());
-        let rooms = RolePolicy::new("room_roles").role("admin", ["manage:room-{tenant}"]);
+        // Not the same text, but organization `room-42` would spell room 42's scope.
+        let nested = RolePolicy::new("room_roles").role("admin", ["manage:org-room-{tenant}"]);
+        assert!(policy.add_role_policy(nested.unwrap()).is_err());
+        let plain = RolePolicy::new("room_roles").role("auditor", ["manage:org-all"]);
+        assert!(policy.add_role_policy(plain.unwrap()).is_err());
+        let rooms =
+            RolePolicy::new("room_roles").role("admin", ["manage:room-{tenant}", "read:all"]);
         assert!(policy.add_role_policy(rooms.unwrap()).is_ok());
     }
 }

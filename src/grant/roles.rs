@@ -131,9 +131,15 @@ impl RolePolicy {
         }
     }
 
-    /// The templates of every role in one spelling, for checks across policies.
-    pub(crate) fn templates(&self) -> impl Iterator<Item = String> + '_ {
-        self.roles.values().flatten().map(ScopeTemplate::canonical)
+    /// A template of this policy and one of `other` that could grant the same scope, for
+    /// different tenants of the two kinds.
+    pub(crate) fn overlap_with<'a>(&'a self, other: &'a RolePolicy) -> Option<(&'a str, &'a str)> {
+        let templates = |policy: &'a RolePolicy| policy.roles.values().flatten();
+        templates(self).find_map(|mine| {
+            templates(other)
+                .find(|theirs| mine.may_overlap(theirs))
+                .map(|theirs| (mine.source(), theirs.source()))
+        })
     }
 }
 

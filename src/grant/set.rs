@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::source::ScopeSource;
 use crate::syntax::is_scope_token;
 
-/// The scopes a verified token grants: the union of its scope sources, exact and
+/// The scopes a verified token grants: the union of its scope sources and what the API's role
+/// policies grant for it, exact and
 /// case-sensitive.
 ///
 /// An axum extractor, for handlers that list the scopes or decide for themselves:

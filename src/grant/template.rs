@@ -308,23 +308,53 @@ impl ScopeTemplate {
         &self.source
     }
 
-    /// The template in one spelling (`{name}` for parameters, `{{`, `}}` escaped), so that
-    /// `add::tenant` and `add:{tenant}` compare equal.
-    pub(crate) fn canonical(&self) -> String {
-        let mut text = String::new();
-        for segment in &self.segments {
-            match segment {
-                Segment::Literal(literal) => {
-                    text.push_str(&literal.replace('{', "{{").replace('}', "}}"))
-                }
-                Segment::Parameter(name) => {
-                    text.push('{');
-                    text.push_str(name);
-                    text.push('}');
-                }
+    /// Whether this template and `other` (each binding any values) could spell the same scope.
+    /// Conservative: a shared scope needs the literal text before the first parameter of one to
+    /// be a prefix of the other's, and likewise the text after the last parameter as a suffix;
+    /// when both hold, the pair is treated as overlapping.
+    pub(crate) fn may_overlap(&self, other: &ScopeTemplate) -> bool {
+        match (self.outer_literals(), other.outer_literals()) {
+            // Plain scopes name no tenant: two kinds granting one is no collision of tenants.
+            (None, None) => false,
+            (Some((prefix, suffix)), None) => {
+                let fixed = other.literal_text();
+                fixed.starts_with(prefix) && fixed.ends_with(suffix)
+            }
+            (None, Some(_)) => other.may_overlap(self),
+            (Some((prefix_a, suffix_a)), Some((prefix_b, suffix_b))) => {
+                (prefix_a.starts_with(prefix_b) || prefix_b.starts_with(prefix_a))
+                    && (suffix_a.ends_with(suffix_b) || suffix_b.ends_with(suffix_a))
             }
         }
-        text
+    }
+
+    /// The literal text of the template, parameters left out.
+    fn literal_text(&self) -> String {
+        self.segments
+            .iter()
+            .filter_map(|segment| match segment {
+                Segment::Literal(text) => Some(text.as_str()),
+                Segment::Parameter(_) => None,
+            })
+            .collect()
+    }
+
+    /// The literal before the first parameter and after the last one; `None` without
+    /// parameters.
+    fn outer_literals(&self) -> Option<(&str, &str)> {
+        let first = self
+            .segments
+            .iter()
+            .position(|segment| matches!(segment, Segment::Parameter(_)))?;
+        let last = self
+            .segments
+            .iter()
+            .rposition(|segment| matches!(segment, Segment::Parameter(_)))?;
+        let literal = |index: Option<usize>| match index.and_then(|i| self.segments.get(i)) {
+            Some(Segment::Literal(text)) => text.as_str(),
+            _ => "",
+        };
+        Some((literal(first.checked_sub(1)), literal(Some(last + 1))))
     }
 
     /// The parameter names, in order.
@@ -433,17 +463,25 @@ mod tests {
     }
 
     #[test]
-    fn both_spellings_have_one_canonical_form() {
-        let canonical = |template: &str| ScopeTemplate::parse(template).unwrap().canonical();
-        assert_eq!(canonical("add::tenant"), "add:{tenant}");
-        assert_eq!(canonical("add:{tenant}"), "add:{tenant}");
-        assert_eq!(canonical("a{{b}}-{x}"), "a{{b}}-{x}");
-        assert_eq!(
-            ScopeTemplate::parse(&canonical("a{{b}}-{x}"))
-                .unwrap()
-                .canonical(),
-            "a{{b}}-{x}"
-        );
+    fn templates_that_could_spell_the_same_scope_overlap() {
+        let overlap = |a: &str, b: &str| {
+            let (a, b) = (
+                ScopeTemplate::parse(a).unwrap(),
+                ScopeTemplate::parse(b).unwrap(),
+            );
+            a.may_overlap(&b) && b.may_overlap(&a)
+        };
+        assert!(overlap("manage:{t}", "manage:room-{t}"));
+        assert!(overlap("add::t", "add:{t}"));
+        assert!(overlap("x-{t}-end", "x-{t}-end"));
+        assert!(overlap("manage:org-{t}", "manage:org-all"));
+        assert!(overlap("{t}.read", "room-{t}.read"));
+        assert!(!overlap("manage:org-{t}", "manage:room-{t}"));
+        assert!(!overlap("read:{t}", "write:{t}"));
+        assert!(!overlap("x-{t}-a", "x-{t}-b"));
+        assert!(!overlap("manage:org-{t}", "read:all"));
+        // Two plain scopes grant nothing tenant-bound: no overlap of kinds.
+        assert!(!overlap("read:audit", "read:audit"));
     }
 
     #[test]

@@ -162,7 +162,9 @@ pub(crate) fn refusal_response<B: Default>(error: AuthError) -> Response<B> {
     response
 }
 
-/// The one place refusals are logged.
+/// The one place refusals are logged (at `debug`, target `scopegate`). Configuration errors
+/// and resolver failures are logged where they are found, at `error`, with what an operator needs
+/// (the route, the parameter), never request content.
 pub(crate) fn log_refusal(error: &AuthError) {
     let kind = error.kind();
     tracing::debug!(

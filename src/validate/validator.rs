@@ -240,10 +240,7 @@ impl Validator {
         if settings.require_rfc9068 && !rfc9068_complete {
             return Err(ErrorKind::MissingRequiredClaim);
         }
-        let authorized_party = match &claims.azp {
-            Some(serde_json::Value::String(azp)) => Some(azp.clone()),
-            _ => None,
-        };
+        let authorized_party = optional_string(&claims.azp)?.map(str::to_owned);
         Ok(Authenticated::new(VerifiedToken {
             issuer: settings.issuer.clone(),
             subject,

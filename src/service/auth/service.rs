@@ -67,9 +67,13 @@ impl AuthService<()> {
 /// The response for a refusal: logged once, rendered with the API's renderer and realm.
 pub(crate) fn render<R: OnRejection<B>, B>(state: &LayerState<R>, error: AuthError) -> Response<B> {
     log_refusal(&error);
-    state
+    let mut response = state
         .on_rejection
-        .on_rejection(&error.in_realm(state.realm.clone()))
+        .on_rejection(&error.in_realm(state.realm.clone()));
+    // A renderer built on `AuthError::into_response` returns a marked response: rendered now,
+    // it must not be rendered (and logged) again by a layer further out.
+    response.extensions_mut().remove::<Refused>();
+    response
 }
 
 /// A response from further in: a marked refusal is rendered, anything else passes unchanged.

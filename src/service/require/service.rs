@@ -9,8 +9,6 @@ use tower_service::Service;
 use super::future::RequireFuture;
 use super::layer::RequireLayer;
 use crate::authorize::{Decision, Requirement, decide};
-use crate::error::{AuthError, ErrorKind};
-use crate::principal::Authenticated;
 use crate::service::context::AuthContext;
 use crate::service::rejection::refusal_response;
 
@@ -67,16 +65,12 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
-        let context = match AuthContext::of(&parts.extensions) {
-            Ok(context) => context.clone(),
+        let (auth, access) = match AuthContext::verified(&parts.extensions) {
+            Ok(verified) => verified,
             Err(error) => return RequireFuture::rejected(refusal_response(error)),
         };
-        let Some(auth) = parts.extensions.get::<Authenticated>().cloned() else {
-            let error = AuthError::new(ErrorKind::MissingCredentials);
-            return RequireFuture::rejected(refusal_response(error));
-        };
         let params = self.layer.read_path_values()(&mut parts);
-        match decide(self.layer.requirement(), &auth, &params, &context.access) {
+        match decide(self.layer.requirement(), &auth, &params, &access) {
             Decision::Allowed => {
                 RequireFuture::inner(self.inner.call(Request::from_parts(parts, body)))
             }
