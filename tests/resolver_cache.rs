@@ -447,10 +447,13 @@ async fn the_per_principal_bound_is_configurable_on_the_layer() {
 
 // --- what the resolver is asked about --------------------------------------------------------
 
+/// The path values of one resolver call.
+type Asked = Vec<(String, String)>;
+
 /// Records each `params()` it is asked with; grants the room it is asked about.
 #[derive(Clone, Default)]
 struct Recorder {
-    asked: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    asked: Arc<Mutex<Vec<Asked>>>,
     hang: bool,
 }
 
