@@ -90,8 +90,9 @@ pub(crate) fn find<'a>(json: &'a [u8], name: &str) -> Result<Member<'a>, NotAnOb
     Ok(member)
 }
 
-/// Calls `each` for every top-level member of the object `json`.
-fn scan<'a>(
+/// Calls `each` for every top-level member of the object `json`, in document order: one pass,
+/// nothing collected, for readers on the hot path.
+pub(crate) fn scan<'a>(
     json: &'a [u8],
     each: impl FnMut(Cow<'a, str>, &'a RawValue),
 ) -> Result<(), NotAnObject> {

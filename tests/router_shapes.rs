@@ -8,7 +8,8 @@ use std::panic::catch_unwind;
 
 use axum::Router;
 use axum::body::Body;
-use axum::routing::{any, delete, get, post};
+use axum::handler::Handler;
+use axum::routing::{MethodRouter, any, delete, get, post};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use scopegate::testing::TestIssuer;
@@ -425,4 +426,138 @@ fn a_parameter_name_twice_in_one_route_is_refused_when_the_router_is_built() {
     let message = panic_message(payload);
     assert!(message.starts_with("scopegate:"), "{message}");
     assert!(message.contains("`id`"), "{message}");
+}
+
+// --- every way of declaring a requirement, in every shape -------------------------------------
+
+scope!(ReadComments = "read:comments-in-{room}");
+
+async fn comments_typed(_: RequireScope<ReadComments>) -> &'static str {
+    "comments"
+}
+
+#[scopegate::require_scope("read:comments-in-{room}")]
+async fn comments_attribute() -> &'static str {
+    "comments"
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Way {
+    RouteRequiring,
+    RequireLayer,
+    Extractor,
+    Attribute,
+}
+
+const WAYS: [Way; 4] = [
+    Way::RouteRequiring,
+    Way::RequireLayer,
+    Way::Extractor,
+    Way::Attribute,
+];
+
+/// A router with `path` answering "comments" to GET (or to every method with `any`), requiring
+/// `read:comments-in-{room}` the given way.
+fn declared(way: Way, path: &str, every_method: bool) -> Router {
+    fn on<H: Handler<T, ()>, T: 'static>(handler: H, every_method: bool) -> MethodRouter {
+        if every_method {
+            any(handler)
+        } else {
+            get(handler)
+        }
+    }
+    async fn plain() -> &'static str {
+        "comments"
+    }
+    match way {
+        Way::RouteRequiring => Router::new().route_requiring(
+            path,
+            on(plain, every_method),
+            scope!("read:comments-in-{room}"),
+        ),
+        Way::RequireLayer => Router::new().route(
+            path,
+            on(plain, every_method).layer(require(scope!("read:comments-in-{room}"))),
+        ),
+        Way::Extractor => Router::new().route(path, on(comments_typed, every_method)),
+        Way::Attribute => Router::new().route(path, on(comments_attribute, every_method)),
+    }
+}
+
+/// Room r1 is granted, room r2 is not: 200 with the handler's body, and 403.
+async fn assert_room_1_only(app: &Router, issuer: &TestIssuer, method: &str, what: &str) {
+    let token = issuer.token().scope("read:comments-in-r1").sign();
+    let granted = send(app, method, "/rooms/r1/comments", Some(&token)).await;
+    assert_eq!(granted.status, StatusCode::OK, "{what}: {granted:?}");
+    if method != "HEAD" {
+        assert_eq!(granted.body, "comments", "{what}");
+    }
+    let refused = send(app, method, "/rooms/r2/comments", Some(&token)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{what}: {refused:?}");
+    let anonymous = send(app, method, "/rooms/r1/comments", None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{what}");
+}
+
+#[tokio::test]
+async fn every_way_holds_in_a_plain_route_with_head_and_with_any() {
+    let issuer = issuer().await;
+    for way in WAYS {
+        let app = protect(declared(way, "/rooms/{room}/comments", false), &issuer);
+        assert_room_1_only(&app, &issuer, "GET", &format!("{way:?} GET")).await;
+        assert_room_1_only(&app, &issuer, "HEAD", &format!("{way:?} HEAD")).await;
+        let app = protect(declared(way, "/rooms/{room}/comments", true), &issuer);
+        for method in ["GET", "POST", "DELETE"] {
+            assert_room_1_only(&app, &issuer, method, &format!("{way:?} any {method}")).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_way_binds_the_outer_parameter_of_nest_and_nest_service() {
+    let issuer = issuer().await;
+    for way in WAYS {
+        let nested = Router::new().nest("/rooms/{room}", declared(way, "/comments", false));
+        assert_room_1_only(
+            &protect(nested, &issuer),
+            &issuer,
+            "GET",
+            &format!("{way:?} nest"),
+        )
+        .await;
+        let service =
+            Router::new().nest_service("/rooms/{room}", declared(way, "/comments", false));
+        let what = format!("{way:?} nest_service");
+        assert_room_1_only(&protect(service, &issuer), &issuer, "GET", &what).await;
+    }
+}
+
+#[tokio::test]
+async fn every_way_survives_merge() {
+    let issuer = issuer().await;
+    for way in WAYS {
+        let merged = Router::new()
+            .route("/open", get(|| async { "open" }))
+            .merge(declared(way, "/rooms/{room}/comments", false));
+        assert_room_1_only(
+            &protect(merged, &issuer),
+            &issuer,
+            "GET",
+            &format!("{way:?} merge"),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn every_way_fails_closed_on_a_route_added_after_the_auth_layer() {
+    let issuer = issuer().await;
+    let token = issuer.token().scope("read:comments-in-r1").sign();
+    for way in WAYS {
+        let app = Router::new()
+            .route("/before", get(|| async { "before" }))
+            .layer(AuthLayer::new(issuer.validator().build().unwrap()))
+            .merge(declared(way, "/rooms/{room}/comments", false));
+        let reply = send(&app, "GET", "/rooms/r1/comments", Some(&token)).await;
+        assert_misconfigured(&reply);
+    }
 }

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::error::ErrorKind;
 use crate::grant::ScopeSource;
-use crate::json::{Member, Members};
+use crate::json;
 
 /// The registered claims scopegate checks and the claims its issuer's scope sources name, read
 /// in one pass over the payload. `None`: absent; `Some(Value::Null)`: present as `null`.
@@ -29,30 +29,45 @@ impl RegisteredClaims {
     /// names are left to [`Authenticated::claim`](crate::Authenticated::claim), which treats
     /// them as absent.
     pub(crate) fn read(payload: &[u8], sources: &[ScopeSource]) -> Result<Self, ErrorKind> {
-        let members = Members::parse(payload).map_err(|_| ErrorKind::MalformedToken)?;
-        let take = |name: &str| match members.get(name) {
-            Member::Absent => Ok(None),
-            Member::Repeated => Err(ErrorKind::MalformedToken),
-            present => present
-                .parse::<Value>()
-                .map(Some)
-                .ok_or(ErrorKind::MalformedToken),
+        let mut claims = RegisteredClaims {
+            scope_claims: vec![None; sources.len()],
+            ..RegisteredClaims::default()
         };
-        Ok(RegisteredClaims {
-            iss: take("iss")?,
-            aud: take("aud")?,
-            exp: take("exp")?,
-            nbf: take("nbf")?,
-            iat: take("iat")?,
-            sub: take("sub")?,
-            jti: take("jti")?,
-            client_id: take("client_id")?,
-            azp: take("azp")?,
-            scope_claims: sources
-                .iter()
-                .map(|source| take(source.name()))
-                .collect::<Result<_, _>>()?,
+        let mut malformed = false;
+        // One pass over the members, nothing collected: this runs on every request.
+        json::scan(payload, |name, raw| {
+            let slot = match &*name {
+                "iss" => &mut claims.iss,
+                "aud" => &mut claims.aud,
+                "exp" => &mut claims.exp,
+                "nbf" => &mut claims.nbf,
+                "iat" => &mut claims.iat,
+                "sub" => &mut claims.sub,
+                "jti" => &mut claims.jti,
+                "client_id" => &mut claims.client_id,
+                "azp" => &mut claims.azp,
+                other => {
+                    let index = sources.iter().position(|source| source.name() == other);
+                    match index.and_then(|index| claims.scope_claims.get_mut(index)) {
+                        Some(slot) => slot,
+                        None => return,
+                    }
+                }
+            };
+            if slot.is_some() {
+                malformed = true;
+                return;
+            }
+            match serde_json::from_str::<Value>(raw.get()) {
+                Ok(value) => *slot = Some(value),
+                Err(_) => malformed = true,
+            }
         })
+        .map_err(|_| ErrorKind::MalformedToken)?;
+        if malformed {
+            return Err(ErrorKind::MalformedToken);
+        }
+        Ok(claims)
     }
 }
 
