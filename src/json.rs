@@ -29,6 +29,15 @@ pub(crate) enum Member<'a> {
 }
 
 impl<'a> Member<'a> {
+    /// The value as a string, borrowed unless it holds escapes; `None` when absent, repeated,
+    /// or not a string.
+    pub(crate) fn text(self) -> Option<Cow<'a, str>> {
+        match self.parse::<&str>() {
+            Some(text) => Some(Cow::Borrowed(text)),
+            None => self.parse::<String>().map(Cow::Owned),
+        }
+    }
+
     /// The value as `T`; `None` when absent, repeated, or not a `T`.
     pub(crate) fn parse<T: Deserialize<'a>>(self) -> Option<T> {
         match self {
@@ -175,6 +184,17 @@ mod tests {
         assert!(matches!(members.get("e"), Member::Absent));
         assert!(members.has_repeated_names());
         assert!(!Members::parse(br#"{"a":1}"#).unwrap().has_repeated_names());
+    }
+
+    #[test]
+    fn text_is_borrowed_unless_escaped() {
+        let members = Members::parse(br#"{"a":"plain","b":"q\"uote","c":1}"#).unwrap();
+        assert!(matches!(
+            members.get("a").text(),
+            Some(Cow::Borrowed("plain"))
+        ));
+        assert_eq!(members.get("b").text().as_deref(), Some("q\"uote"));
+        assert_eq!(members.get("c").text(), None);
     }
 
     #[test]

@@ -31,8 +31,9 @@ use crate::json;
 #[derive(Clone)]
 pub struct Authenticated {
     token: Arc<VerifiedToken>,
-    /// The API's grant policy (roles, wildcards), set by the layer that let the request in.
-    policy: Arc<GrantPolicy>,
+    /// The API's grant policy (roles, wildcards), set by the layer that let the request in;
+    /// `None` outside a layer: the token's own scope claims only.
+    policy: Option<Arc<GrantPolicy>>,
 }
 
 /// What the validator verified.
@@ -59,21 +60,25 @@ pub(crate) struct VerifiedToken {
 }
 
 /// The policy of a token validated outside any layer: its own scope claims only.
-static OWN_CLAIMS_ONLY: LazyLock<Arc<GrantPolicy>> =
-    LazyLock::new(|| Arc::new(GrantPolicy::default()));
+/// Borrowed, never cloned: no reference count shared by every request.
+static OWN_CLAIMS_ONLY: LazyLock<GrantPolicy> = LazyLock::new(GrantPolicy::default);
 
 impl Authenticated {
     pub(crate) fn new(token: VerifiedToken) -> Self {
         Authenticated {
             token: Arc::new(token),
-            policy: OWN_CLAIMS_ONLY.clone(),
+            policy: None,
         }
     }
 
     /// The same token under the API's grant policy.
     pub(crate) fn under_policy(mut self, policy: &Arc<GrantPolicy>) -> Self {
-        self.policy = policy.clone();
+        self.policy = Some(policy.clone());
         self
+    }
+
+    fn policy(&self) -> &GrantPolicy {
+        self.policy.as_deref().unwrap_or(&OWN_CLAIMS_ONLY)
     }
 
     /// `iss`: equal to the configured issuer.
@@ -149,10 +154,10 @@ impl Authenticated {
                 .iter()
                 .zip(&token.scope_claims)
                 .filter_map(|(source, value)| Some((source, value.as_ref()?)));
-            self.policy.granted(&token.issuer, &token.payload, claims)
+            self.policy().granted(&token.issuer, &token.payload, claims)
         };
-        let (policy, granted) = token.granted.get_or_init(|| (self.policy.id(), build()));
-        if *policy == self.policy.id() {
+        let (policy, granted) = token.granted.get_or_init(|| (self.policy().id(), build()));
+        if *policy == self.policy().id() {
             granted.clone()
         } else {
             build()
@@ -164,7 +169,7 @@ impl Authenticated {
     /// then costs a scan of the claims and no allocation.
     pub fn grants(&self, scope: &str) -> bool {
         let token = &*self.token;
-        if self.policy.needs_full_set() {
+        if self.policy().needs_full_set() {
             return self.scopes().contains(scope);
         }
         token

@@ -78,8 +78,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<CompactToken, ErrorKi
     if header.has_repeated_names() {
         return Err(ErrorKind::MalformedToken);
     }
-    // Read as `String`: a borrowed `&str` cannot hold a value with JSON escapes.
-    let algorithm = match header.get("alg").parse::<String>() {
+    let algorithm = match header.get("alg").text() {
         Some(name) => parse_algorithm(&name).ok_or(ErrorKind::UnsupportedAlgorithm)?,
         None => return Err(ErrorKind::UnsupportedAlgorithm),
     };
@@ -90,13 +89,13 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<CompactToken, ErrorKi
     let typ = match header.get("typ") {
         Member::Absent => TokenType::Absent,
         present => present
-            .parse::<String>()
+            .text()
             .map_or(TokenType::Other, |typ| classify_typ(&typ)),
     };
     let kid = match header.get("kid") {
         Member::Absent => None,
-        present => match present.parse::<String>() {
-            Some(kid) if is_valid_kid(&kid) => Some(kid.into_boxed_str()),
+        present => match present.text() {
+            Some(kid) if is_valid_kid(&kid) => Some(Box::from(&*kid)),
             _ => return Err(ErrorKind::InvalidKeyId),
         },
     };
