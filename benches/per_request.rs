@@ -2,14 +2,17 @@
 //! token with the same key.
 //!
 //! `cargo bench --bench per_request` runs criterion groups (`RS256`, `ES256`, `EdDSA`, each with
-//! `floor` and `layer`; `scopes`, an axum router with and without a path-bound requirement), then
+//! `floor`, `layer-uncached` and `layer-cache-hit`; `scopes`, an axum router with and without a
+//! path-bound requirement; `open-vs-protected`, one route without auth and behind the layer), then
 //! prints the ratios, measured in the same process with interleaved rounds so both sides see the
 //! same machine state.
 //!
-//! "layer" is one `AuthService::call` on a request carrying `Authorization: Bearer ...`, up to
-//! the inner service's response: header parsing, token parsing, key lookup in the cache,
-//! signature verification, claim checks, and building the `Authenticated` extension. The inner
-//! service answers at once. Keys were fetched over HTTP from the test issuer before measuring.
+//! "layer-uncached" is one `AuthService::call` with the verified-token cache off, on a request
+//! carrying `Authorization: Bearer ...`, up to the inner service's response: header parsing,
+//! token parsing, key lookup, signature verification, claim checks, and the `Authenticated`
+//! extension. "layer-cache-hit" is the same with the cache on (the default) and the token seen
+//! before: a lookup by the token's bytes and the re-checks of time and key. The inner service
+//! answers at once. Keys were fetched over HTTP from the test issuer before measuring.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -150,6 +153,28 @@ fn layer_once(service: &mut scopegate::AuthService<Inner>, header: &HeaderValue)
     }
 }
 
+/// The layer with the verified-token cache off: every request verifies the signature.
+fn uncached_layer(validator: &Validator) -> AuthLayer {
+    AuthLayer::new(validator.clone()).verified_token_cache(0)
+}
+
+/// One request to the open router, without credentials.
+fn open_once(router: &mut Router) {
+    let request = Request::get("/rooms/room_7/comments")
+        .body(Body::empty())
+        .expect("request");
+    let mut future = pin!(router.call(request));
+    let mut context = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
+            let response = result.expect("infallible");
+            assert_eq!(response.status(), 200, "the open route answers");
+            black_box(response);
+            return;
+        }
+    }
+}
+
 /// One request through an axum router: the future is polled with a no-op waker until it is done
 /// (nothing in it waits on I/O).
 fn router_once(router: &mut Router, header: &HeaderValue) {
@@ -169,14 +194,20 @@ fn router_once(router: &mut Router, header: &HeaderValue) {
     }
 }
 
+/// The route without any authentication.
+fn open_router() -> Router {
+    async fn list() -> &'static str {
+        "[]"
+    }
+    Router::new().route("/rooms/{room}/comments", get(list))
+}
+
 /// The same route behind the layer, without and with `read:comments-in-{room}`.
 fn routers(validator: &Validator) -> (Router, Router) {
     async fn list() -> &'static str {
         "[]"
     }
-    let plain = Router::new()
-        .route("/rooms/{room}/comments", get(list))
-        .layer(AuthLayer::new(validator.clone()));
+    let plain = open_router().layer(AuthLayer::new(validator.clone()));
     let required = Router::new()
         .route_requiring(
             "/rooms/{room}/comments",
@@ -198,14 +229,27 @@ fn name(algorithm: Algorithm) -> &'static str {
 fn per_request(c: &mut Criterion) {
     let fixture = fixture();
     for case in &fixture.cases {
-        let mut service = AuthLayer::new(fixture.validator.clone()).layer(inner_service());
+        let mut uncached = uncached_layer(&fixture.validator).layer(inner_service());
+        let mut cached = AuthLayer::new(fixture.validator.clone()).layer(inner_service());
         let mut group = c.benchmark_group(name(case.algorithm));
         group.bench_function("floor", |b| b.iter(|| floor(case)));
-        group.bench_function("layer", |b| {
-            b.iter(|| layer_once(&mut service, &case.header))
+        group.bench_function("layer-uncached", |b| {
+            b.iter(|| layer_once(&mut uncached, &case.header))
+        });
+        group.bench_function("layer-cache-hit", |b| {
+            b.iter(|| layer_once(&mut cached, &case.header))
         });
         group.finish();
     }
+    let case = &fixture.cases[0];
+    let mut open = open_router();
+    let (mut protected, _) = routers(&fixture.validator);
+    let mut group = c.benchmark_group("open-vs-protected");
+    group.bench_function("open", |b| b.iter(|| open_once(&mut open)));
+    group.bench_function("protected-cache-hit", |b| {
+        b.iter(|| router_once(&mut protected, &case.header))
+    });
+    group.finish();
     let case = &fixture.cases[0];
     let (mut plain, mut required) = routers(&fixture.validator);
     let mut group = c.benchmark_group("scopes");
@@ -221,9 +265,9 @@ fn per_request(c: &mut Criterion) {
 /// The ratios, from interleaved rounds of both sides.
 fn ratio_report() {
     let fixture = fixture();
-    println!("\nlayer / floor, same process, {ROUNDS} interleaved rounds of {PER_ROUND}:");
+    println!("\nuncached layer / floor, same process, {ROUNDS} interleaved rounds of {PER_ROUND}:");
     for case in &fixture.cases {
-        let mut service = AuthLayer::new(fixture.validator.clone()).layer(inner_service());
+        let mut service = uncached_layer(&fixture.validator).layer(inner_service());
         let (floor_median, layer_median) =
             interleaved_medians(|| floor(case), || layer_once(&mut service, &case.header));
         println!(
@@ -234,6 +278,20 @@ fn ratio_report() {
             layer_median.as_secs_f64() / floor_median.as_secs_f64()
         );
     }
+
+    let case = &fixture.cases[0];
+    let mut open = open_router();
+    let (mut protected, _) = routers(&fixture.validator);
+    let (open_median, protected_median) = interleaved_medians(
+        || open_once(&mut open),
+        || router_once(&mut protected, &case.header),
+    );
+    println!(
+        "\nrequests/s of a protected route (cache hit) / the same route without auth: {:.2?} vs {:.2?} per request = ratio {:.3}",
+        protected_median,
+        open_median,
+        open_median.as_secs_f64() / protected_median.as_secs_f64()
+    );
 
     let case = &fixture.cases[0];
     let (mut plain, mut required) = routers(&fixture.validator);

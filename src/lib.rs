@@ -157,7 +157,8 @@ pub use service::{
     RequireFuture, RequireLayer, RequireService, ResponseFuture,
 };
 pub use validate::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, Issuers, MAX_LEEWAY, Validator, ValidatorBuilder,
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE_BYTES, Issuers, MAX_LEEWAY,
+    Validator, ValidatorBuilder,
 };
 
 /// The README's Rust snippets, compiled and run as doctests so they stay true.

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::grant::{GrantPolicy, GrantedScopes, ScopeSource};
+use crate::jose::VerifyingKey;
 use crate::json;
 
 /// A verified access token: typed registered claims, and any other claim by name.
@@ -57,6 +58,37 @@ pub(crate) struct VerifiedToken {
     /// Built on first use, with the id of the policy it was built under: routes without a
     /// requirement never pay for it.
     pub(crate) granted: OnceLock<(u64, GrantedScopes)>,
+    /// The key that verified the signature: a cached token holds only while the key set still
+    /// has this very key for its `kid`.
+    pub(crate) verified_with: Arc<VerifyingKey>,
+}
+
+#[cfg(test)]
+impl VerifiedToken {
+    /// A token with this claims JSON and nothing else set, for unit tests.
+    pub(crate) fn for_tests(payload: &str) -> VerifiedToken {
+        VerifiedToken {
+            issuer: "iss".into(),
+            subject: None,
+            audience: vec![],
+            expires_at: 0,
+            issued_at: None,
+            not_before: None,
+            jwt_id: None,
+            client_id: None,
+            authorized_party: None,
+            algorithm: Algorithm::EdDSA,
+            key_id: None,
+            payload: payload.as_bytes().into(),
+            scope_sources: ScopeSource::defaults().into(),
+            scope_claims: vec![None; 3],
+            granted: OnceLock::new(),
+            verified_with: Arc::new(VerifyingKey {
+                permitted: crate::jose::AlgorithmSet::default(),
+                key: jsonwebtoken::DecodingKey::from_secret(b"unused"),
+            }),
+        }
+    }
 }
 
 /// The policy of a token validated outside any layer: its own scope claims only.
@@ -75,6 +107,11 @@ impl Authenticated {
     pub(crate) fn under_policy(mut self, policy: &Arc<GrantPolicy>) -> Self {
         self.policy = Some(policy.clone());
         self
+    }
+
+    /// What the validator verified.
+    pub(crate) fn verified(&self) -> &VerifiedToken {
+        &self.token
     }
 
     fn policy(&self) -> &GrantPolicy {
@@ -210,23 +247,7 @@ mod tests {
     use super::*;
 
     fn with_payload(json: &str) -> Authenticated {
-        Authenticated::new(VerifiedToken {
-            issuer: "iss".into(),
-            subject: None,
-            audience: vec![],
-            expires_at: 0,
-            issued_at: None,
-            not_before: None,
-            jwt_id: None,
-            client_id: None,
-            authorized_party: None,
-            algorithm: Algorithm::EdDSA,
-            key_id: None,
-            payload: json.as_bytes().into(),
-            scope_sources: ScopeSource::defaults().into(),
-            scope_claims: vec![None; 3],
-            granted: OnceLock::new(),
-        })
+        Authenticated::new(VerifiedToken::for_tests(json))
     }
 
     #[test]

@@ -579,13 +579,9 @@ impl Drop for FlightGuard<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-    use jsonwebtoken::Algorithm;
-
     use super::*;
-    use crate::grant::ScopeSource;
     use crate::principal::VerifiedToken;
 
     fn token(
@@ -596,19 +592,9 @@ mod tests {
         Authenticated::new(VerifiedToken {
             issuer: "https://issuer.example".into(),
             subject: subject.map(str::to_owned),
-            audience: vec![],
-            expires_at: 0,
-            issued_at: None,
-            not_before: None,
-            jwt_id: None,
             client_id: client_id.map(str::to_owned),
             authorized_party: authorized_party.map(str::to_owned),
-            algorithm: Algorithm::EdDSA,
-            key_id: None,
-            payload: b"{}".as_slice().into(),
-            scope_sources: ScopeSource::defaults().into(),
-            scope_claims: vec![None; 3],
-            granted: OnceLock::new(),
+            ..VerifiedToken::for_tests("{}")
         })
     }
 

@@ -243,6 +243,8 @@ impl ValidatorBuilder {
             scope_sources: self.scope_sources.into(),
             keys: Arc::new(keys),
             clock: self.clock,
+            #[cfg(test)]
+            verifications: Default::default(),
         }))
     }
 

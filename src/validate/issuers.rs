@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::token_cache::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache};
 use super::validator::{Outcome, Validator};
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::jose::unverified_payload;
@@ -40,6 +41,8 @@ struct Inner {
     first: Validator,
     by_issuer: HashMap<Box<str>, Validator>,
     max_token_bytes: usize,
+    /// Tokens verified before; `None` when turned off.
+    tokens: Option<Arc<TokenCache>>,
 }
 
 impl Issuers {
@@ -70,15 +73,31 @@ impl Issuers {
                 first,
                 by_issuer,
                 max_token_bytes,
+                tokens: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES).map(Arc::new),
             }),
         })
     }
 
     /// Validates `token` with the validator of its issuer.
     pub async fn validate(&self, token: &str) -> Result<Authenticated, AuthError> {
-        match self.select(token) {
-            Ok(validator) => validator.validate(token).await,
-            Err(kind) => Err(AuthError::new(kind)),
+        let outcome = match self.validate_cached(token) {
+            Outcome::Done(outcome) => outcome,
+            Outcome::AwaitKeys(pending) => pending.finish().await,
+        };
+        outcome.map_err(AuthError::new)
+    }
+
+    /// The same issuers with a verified-token cache of at most `max_bytes` of tokens and
+    /// claims; 0 turns it off. See [`AuthLayer::verified_token_cache`](crate::AuthLayer::verified_token_cache).
+    pub fn with_token_cache(&self, max_bytes: usize) -> Issuers {
+        let inner = &*self.inner;
+        Issuers {
+            inner: Arc::new(Inner {
+                first: inner.first.clone(),
+                by_issuer: inner.by_issuer.clone(),
+                max_token_bytes: inner.max_token_bytes,
+                tokens: TokenCache::new(max_bytes).map(Arc::new),
+            }),
         }
     }
 
@@ -102,11 +121,32 @@ impl Issuers {
             .ok_or(ErrorKind::IssuerMismatch)
     }
 
+    /// A token seen before is answered from the token cache (re-checked); any other is
+    /// validated by its issuer's validator and, once verified, remembered.
     pub(crate) fn validate_cached(&self, token: &str) -> Outcome {
-        match self.select(token) {
-            Ok(validator) => validator.validate_cached(token),
-            Err(kind) => Outcome::Done(Err(kind)),
+        let cache = self.inner.tokens.as_ref();
+        if let Some(known) = cache.and_then(|cache| cache.get(token)) {
+            return Outcome::Done(known);
         }
+        let validator = match self.select(token) {
+            Ok(validator) => validator,
+            Err(kind) => return Outcome::Done(Err(kind)),
+        };
+        match (validator.validate_cached(token), cache) {
+            (Outcome::Done(Ok(auth)), Some(cache)) => {
+                cache.insert(token, &auth, validator);
+                Outcome::Done(Ok(auth))
+            }
+            (Outcome::AwaitKeys(pending), Some(cache)) => {
+                Outcome::AwaitKeys(pending.remembered_in(cache, token))
+            }
+            (outcome, _) => outcome,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn token_cache(&self) -> Option<&TokenCache> {
+        self.inner.tokens.as_deref()
     }
 
     /// The default realm of challenges: the first validator's first audience.
@@ -132,6 +172,7 @@ impl From<Validator> for Issuers {
                 first: validator,
                 by_issuer: HashMap::new(),
                 max_token_bytes,
+                tokens: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES).map(Arc::new),
             }),
         }
     }

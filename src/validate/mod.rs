@@ -4,9 +4,11 @@ mod backend;
 mod builder;
 mod claims;
 mod issuers;
+mod token_cache;
 mod validator;
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, ValidatorBuilder};
 pub use issuers::Issuers;
+pub use token_cache::DEFAULT_TOKEN_CACHE_BYTES;
 pub(crate) use validator::Outcome;
 pub use validator::Validator;

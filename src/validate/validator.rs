@@ -7,6 +7,7 @@ use super::builder::ValidatorBuilder;
 use super::claims::{
     RegisteredClaims, Rounding, audiences, numeric_date, optional_date, optional_string,
 };
+use super::token_cache::TokenCache;
 use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
 use crate::grant::ScopeSource;
@@ -52,6 +53,9 @@ pub(crate) struct Settings {
     pub(crate) scope_sources: Arc<[ScopeSource]>,
     pub(crate) keys: Arc<KeyCache>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Signatures verified, for the token cache's tests.
+    #[cfg(test)]
+    pub(crate) verifications: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Validator {
@@ -76,6 +80,8 @@ pub(crate) struct PendingValidation {
     signing_input: Box<str>,
     token: CompactToken,
     claims: RegisteredClaims,
+    /// Where to remember the token once verified, and the whole token.
+    remember: Option<(Arc<TokenCache>, Box<str>)>,
 }
 
 impl PendingValidation {
@@ -87,9 +93,33 @@ impl PendingValidation {
             .lookup_after_refetch(self.token.kid.as_deref())
             .await
             .map_err(refusal_for)?;
-        self.validator
-            .verify_and_check(&self.signing_input, self.token, self.claims, &key)
+        let auth =
+            self.validator
+                .verify_and_check(&self.signing_input, self.token, self.claims, &key)?;
+        if let Some((cache, token)) = &self.remember {
+            cache.insert(token, &auth, &self.validator);
+        }
+        Ok(auth)
     }
+
+    /// Remembers the token in `cache` once it is verified.
+    pub(crate) fn remembered_in(
+        mut self: Box<Self>,
+        cache: &Arc<TokenCache>,
+        token: &str,
+    ) -> Box<Self> {
+        self.remember = Some((cache.clone(), token.into()));
+        self
+    }
+}
+
+/// A cached principal checked again: what time changes, and whether its key still stands.
+pub(crate) enum Recheck {
+    Valid,
+    /// Time has refused it (expired, say).
+    Refused(ErrorKind),
+    /// The key set no longer holds the key that verified it: validate in full.
+    KeyChanged,
 }
 
 /// What each key-cache answer means for the request: the one place that maps them.
@@ -105,6 +135,11 @@ impl Validator {
     /// Starts configuring a validator for tokens whose `iss` is exactly `issuer`.
     pub fn builder(issuer: impl Into<String>) -> ValidatorBuilder {
         ValidatorBuilder::new(issuer.into())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.inner
     }
 
     pub(crate) fn from_settings(settings: Settings) -> Self {
@@ -192,6 +227,7 @@ impl Validator {
                 signing_input: signing_input.into(),
                 token: compact,
                 claims,
+                remember: None,
             })),
         }
     }
@@ -201,18 +237,36 @@ impl Validator {
         signing_input: &str,
         compact: CompactToken,
         claims: RegisteredClaims,
-        key: &VerifyingKey,
+        key: &Arc<VerifyingKey>,
     ) -> Result<Authenticated, ErrorKind> {
         if !key.permitted.contains(compact.algorithm) {
             return Err(ErrorKind::KeyAlgorithmMismatch);
         }
+        #[cfg(test)]
+        self.inner
+            .verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         verify_signature(
             compact.algorithm,
             &key.key,
             signing_input,
             &compact.signature,
         )?;
-        self.check_claims(compact, claims)
+        self.check_claims(compact, claims, key)
+    }
+
+    /// Checks a principal this validator verified before, for the token cache.
+    pub(crate) fn recheck(&self, auth: &Authenticated) -> Recheck {
+        let token = auth.verified();
+        if let Err(kind) = self.time_rules(token.expires_at, token.not_before, token.issued_at) {
+            return Recheck::Refused(kind);
+        }
+        // The same lookup as a new token's (it also starts a refresh when one is due): the
+        // key must be the very one that verified the signature.
+        match self.inner.keys.lookup(token.key_id.as_deref()) {
+            Immediate::Key(key) if Arc::ptr_eq(&key, &token.verified_with) => Recheck::Valid,
+            _ => Recheck::KeyChanged,
+        }
     }
 
     /// The claim rules after the signature: audience, times, types.
@@ -220,6 +274,7 @@ impl Validator {
         &self,
         compact: CompactToken,
         claims: RegisteredClaims,
+        key: &Arc<VerifyingKey>,
     ) -> Result<Authenticated, ErrorKind> {
         let settings = &*self.inner;
         let audience = audiences(&claims.aud).ok_or(ErrorKind::AudienceMismatch)?;
@@ -257,23 +312,35 @@ impl Validator {
             scope_sources: settings.scope_sources.clone(),
             scope_claims: claims.scope_claims,
             granted: OnceLock::new(),
+            verified_with: key.clone(),
         }))
     }
 
     /// `exp`, `nbf`, `iat` with the leeway, and the optional lifetime and age limits.
     fn check_times(&self, claims: &RegisteredClaims) -> Result<Times, ErrorKind> {
+        let exp = numeric_date(&claims.exp, Rounding::Down).ok_or(ErrorKind::MissingExpiry)?;
+        let nbf = optional_date(&claims.nbf, ErrorKind::NotYetValid)?;
+        let iat = optional_date(&claims.iat, ErrorKind::IssuedInFuture)?;
+        self.time_rules(exp, nbf, iat)?;
+        Ok(Times {
+            expires_at: exp,
+            not_before: nbf,
+            issued_at: iat,
+        })
+    }
+
+    /// The rules on the dates, against the clock now: on every new token, and again on every
+    /// hit of the token cache.
+    fn time_rules(&self, exp: i64, nbf: Option<i64>, iat: Option<i64>) -> Result<(), ErrorKind> {
         let settings = &*self.inner;
         let now = i64::try_from(settings.clock.now().as_secs()).unwrap_or(i64::MAX);
         let leeway = settings.leeway;
-        let exp = numeric_date(&claims.exp, Rounding::Down).ok_or(ErrorKind::MissingExpiry)?;
         if now >= exp.saturating_add(leeway) {
             return Err(ErrorKind::Expired);
         }
-        let nbf = optional_date(&claims.nbf, ErrorKind::NotYetValid)?;
         if nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
             return Err(ErrorKind::NotYetValid);
         }
-        let iat = optional_date(&claims.iat, ErrorKind::IssuedInFuture)?;
         if iat.is_some_and(|iat| now.saturating_add(leeway) < iat) {
             return Err(ErrorKind::IssuedInFuture);
         }
@@ -289,11 +356,7 @@ impl Validator {
                 return Err(ErrorKind::TooOld);
             }
         }
-        Ok(Times {
-            expires_at: exp,
-            not_before: nbf,
-            issued_at: iat,
-        })
+        Ok(())
     }
 }
 

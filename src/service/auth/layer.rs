@@ -111,6 +111,17 @@ impl<R: Clone> AuthLayer<R> {
         })
     }
 
+    /// A cache of verified tokens of at most `max_bytes` (tokens and claims; default
+    /// [`DEFAULT_TOKEN_CACHE_BYTES`](crate::DEFAULT_TOKEN_CACHE_BYTES), 16 MiB); 0 turns it off.
+    ///
+    /// A token seen before skips signature verification. Each hit re-checks `exp`, `nbf`, `iat`
+    /// and the maximum age against the clock, and that the key that verified it is still the
+    /// key set's key for its `kid`: a key the issuer withdraws stops its tokens at the next key
+    /// refresh, as without the cache. Refused tokens are never cached.
+    pub fn verified_token_cache(self, max_bytes: usize) -> Self {
+        self.edit(|state| state.issuers = state.issuers.with_token_cache(max_bytes))
+    }
+
     /// Lets requests without any credentials through, without claims. A request with a bad
     /// token is still refused. Handlers take `Option<Authenticated>`; an `Authenticated`
     /// extractor or a requirement answers 401 for anonymous requests.

@@ -1,0 +1,225 @@
+//! The verified-token cache: clients resend the same access token for its whole lifetime, so a
+//! token seen before skips signature verification.
+//!
+//! Keyed by the exact token (the hash only indexes; a hit compares every byte), holding the
+//! verified principal and the validator that verified it. Every hit re-checks what time changes
+//! (`exp`, `nbf`, `iat`, the maximum age) and that the key that verified it is still the one the
+//! current key set holds for its `kid`, so a withdrawn key stops its tokens at the next key
+//! refresh, as without the cache. Only verified tokens are inserted: a refused token is never
+//! cached.
+//!
+//! Built on `quick_cache` rather than by hand: its sharded table takes no global lock on a hit,
+//! and its CLOCK-Pro admission keeps entries that are hit repeatedly when a flood of tokens seen
+//! once passes through, which a hand-written LRU would let the flood evict.
+
+use std::fmt;
+
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+
+use super::validator::{Recheck, Validator};
+use crate::error::ErrorKind;
+use crate::principal::Authenticated;
+
+/// The default bound on the cache, in bytes of tokens and claims.
+pub const DEFAULT_TOKEN_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+/// What an entry costs beyond its token and claims: the principal's fields, the map's slot.
+const ENTRY_OVERHEAD: u64 = 512;
+
+/// A verified token and who verified it.
+#[derive(Clone)]
+pub(crate) struct Verified {
+    pub(crate) auth: Authenticated,
+    pub(crate) validator: Validator,
+    weight: u64,
+}
+
+#[derive(Clone)]
+struct ByBytes;
+
+impl Weighter<Box<str>, Verified> for ByBytes {
+    fn weight(&self, _token: &Box<str>, verified: &Verified) -> u64 {
+        verified.weight
+    }
+}
+
+/// A bounded cache of verified tokens.
+pub(crate) struct TokenCache {
+    entries: Cache<Box<str>, Verified, ByBytes>,
+    max_bytes: usize,
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("max_bytes", &self.max_bytes)
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl TokenCache {
+    /// A cache of at most `max_bytes`; `None` for 0 (no cache).
+    pub(crate) fn new(max_bytes: usize) -> Option<Self> {
+        if max_bytes == 0 {
+            return None;
+        }
+        // An estimate for the table's initial size: a typical entry (an RS256 token and its
+        // claims) weighs about 2 KiB.
+        let estimated_entries = (max_bytes / 2048).max(16);
+        Some(TokenCache {
+            entries: Cache::with_weighter(estimated_entries, max_bytes as u64, ByBytes),
+            max_bytes,
+        })
+    }
+
+    /// The principal for `token` if it was verified before and still holds, or the refusal
+    /// that time brought (`Expired`, say). `None`: not cached, or its key has changed; the
+    /// caller validates it in full.
+    pub(crate) fn get(&self, token: &str) -> Option<Result<Authenticated, ErrorKind>> {
+        let verified = self.entries.get(token)?;
+        match verified.validator.recheck(&verified.auth) {
+            Recheck::Valid => Some(Ok(verified.auth)),
+            Recheck::Refused(kind) => {
+                self.entries.remove(token);
+                Some(Err(kind))
+            }
+            Recheck::KeyChanged => {
+                self.entries.remove(token);
+                None
+            }
+        }
+    }
+
+    /// Remembers a token `validator` has just verified.
+    pub(crate) fn insert(&self, token: &str, auth: &Authenticated, validator: &Validator) {
+        let weight = (token.len() as u64)
+            .saturating_add(2 * auth.claims_json().len() as u64)
+            .saturating_add(ENTRY_OVERHEAD);
+        self.entries.insert(
+            token.into(),
+            Verified {
+                auth: auth.clone(),
+                validator: validator.clone(),
+                weight,
+            },
+        );
+    }
+
+    /// How many tokens are cached.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The bytes the entries weigh.
+    #[cfg(test)]
+    pub(crate) fn weight(&self) -> u64 {
+        self.entries.weight()
+    }
+}
+
+#[cfg(all(test, feature = "test-util"))]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::testing::{ManualClock, TestIssuer};
+    use crate::validate::Issuers;
+
+    fn verifications(validator: &Validator) -> usize {
+        validator.settings().verifications.load(Ordering::Relaxed)
+    }
+
+    #[tokio::test]
+    async fn a_repeated_token_is_verified_once_and_its_grants_built_once() {
+        let issuer = TestIssuer::start().await.unwrap();
+        let validator = issuer.validator().build().unwrap();
+        let issuers = Issuers::from(validator.clone());
+        let token = issuer.token().scope("read:a read:b").sign();
+        let first = issuers.validate(&token).await.unwrap();
+        let scopes = first.scopes();
+        for _ in 0..5 {
+            let again = issuers.validate(&token).await.unwrap();
+            assert!(again.scopes().contains("read:b"));
+            assert!(std::ptr::eq(again.verified(), first.verified()));
+        }
+        assert_eq!(verifications(&validator), 1);
+        assert_eq!(scopes.len(), 2);
+        // Another token is verified on its own.
+        issuers
+            .validate(&issuer.token().scope("other").sign())
+            .await
+            .unwrap();
+        assert_eq!(verifications(&validator), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_never_cached() {
+        let issuer = TestIssuer::start().await.unwrap();
+        let validator = issuer.validator().build().unwrap();
+        let issuers = Issuers::from(validator.clone());
+        let good = issuer.token().sign();
+        let forged = format!("{}AAAA", &good[..good.len() - 4]);
+        for _ in 0..3 {
+            assert!(issuers.validate(&forged).await.is_err());
+        }
+        assert_eq!(verifications(&validator), 3);
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_expires_on_the_clock_and_is_dropped() {
+        let clock = ManualClock::starting_now();
+        let issuer = TestIssuer::start_with_clock(clock.clone()).await.unwrap();
+        let validator = issuer.validator().clock(clock.clone()).build().unwrap();
+        let issuers = Issuers::from(validator.clone());
+        let token = issuer.token().expires_in(120).sign();
+        issuers.validate(&token).await.unwrap();
+        clock.advance(Duration::from_secs(120 + 60));
+        let refused = issuers.validate(&token).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::Expired);
+        assert_eq!(
+            verifications(&validator),
+            1,
+            "refused on the hit, not verified again"
+        );
+        let refused = issuers.validate(&token).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::Expired);
+        assert_eq!(
+            verifications(&validator),
+            2,
+            "the expired entry was dropped"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_within_its_bytes_under_a_flood_and_can_be_turned_off() {
+        let issuer = TestIssuer::start().await.unwrap();
+        let validator = issuer.validator().build().unwrap();
+        let max_bytes = 64 * 1024;
+        let issuers = Issuers::from(validator.clone()).with_token_cache(max_bytes);
+        let hot = issuer.token().subject("hot").sign();
+        issuers.validate(&hot).await.unwrap();
+        for n in 0..300 {
+            issuers.validate(&hot).await.unwrap();
+            let cold = issuer.token().subject(&format!("cold-{n}")).sign();
+            issuers.validate(&cold).await.unwrap();
+        }
+        let cache = issuers.token_cache().unwrap();
+        assert!(cache.weight() <= max_bytes as u64, "{}", cache.weight());
+        assert!(cache.len() < 300);
+        // The token used on every request survived the flood of tokens seen once.
+        let before = verifications(&validator);
+        issuers.validate(&hot).await.unwrap();
+        assert_eq!(verifications(&validator), before);
+
+        let off = Issuers::from(validator.clone()).with_token_cache(0);
+        assert!(off.token_cache().is_none());
+        let before = verifications(&validator);
+        off.validate(&hot).await.unwrap();
+        off.validate(&hot).await.unwrap();
+        assert_eq!(verifications(&validator), before + 2);
+    }
+}
