@@ -21,9 +21,12 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group};
 use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
 use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
@@ -54,6 +57,39 @@ struct Case {
     header: HeaderValue,
     key: DecodingKey,
     validation: Validation,
+    /// The physical floor: aws-lc-rs verifying the same signature with a key parsed beforehand.
+    parsed: ParsedPublicKey,
+    signing_input: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+/// The issuer's public key for `algorithm`, parsed once with aws-lc-rs.
+fn parsed_key(jwk: &serde_json::Value, algorithm: Algorithm) -> ParsedPublicKey {
+    let bytes = |name: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwk[name].as_str().expect("member"))
+            .expect("base64url")
+    };
+    match algorithm {
+        Algorithm::RS256 => RsaPublicKeyComponents {
+            n: bytes("n"),
+            e: bytes("e"),
+        }
+        .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+        .expect("rsa key"),
+        Algorithm::ES256 => ParsedPublicKey::new(
+            &signature::ECDSA_P256_SHA256_FIXED,
+            [&[4][..], &bytes("x"), &bytes("y")].concat(),
+        )
+        .expect("ec key"),
+        _ => ParsedPublicKey::new(&signature::ED25519, bytes("x")).expect("ed25519 key"),
+    }
+}
+
+fn raw_verify(case: &Case) {
+    case.parsed
+        .verify_sig(&case.signing_input, &case.signature)
+        .expect("the floor must verify the signature");
 }
 
 struct Fixture {
@@ -96,8 +132,10 @@ fn fixture() -> Fixture {
                 .claim(CUSTOM_SCOPES, rooms)
                 .expires_in(2 * 60 * 60)
                 .sign();
-            let jwk: Jwk =
-                serde_json::from_value(issuer.public_jwk(algorithm).expect("key")).expect("jwk");
+            let public = issuer.public_jwk(algorithm).expect("key");
+            let jwk: Jwk = serde_json::from_value(public.clone()).expect("jwk");
+            let (signing_input, signature) = token.rsplit_once('.').expect("three segments");
+            let signature = URL_SAFE_NO_PAD.decode(signature).expect("signature");
             let mut validation = Validation::new(algorithm);
             validation.set_issuer(&[issuer.issuer()]);
             validation.set_audience(&[TEST_AUDIENCE]);
@@ -106,6 +144,9 @@ fn fixture() -> Fixture {
                 algorithm,
                 header: HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
                 key: DecodingKey::from_jwk(&jwk).expect("decoding key"),
+                parsed: parsed_key(&public, algorithm),
+                signing_input: signing_input.as_bytes().to_vec(),
+                signature,
                 token,
                 validation,
             }
@@ -232,6 +273,7 @@ fn per_request(c: &mut Criterion) {
         let mut uncached = uncached_layer(&fixture.validator).layer(inner_service());
         let mut cached = AuthLayer::new(fixture.validator.clone()).layer(inner_service());
         let mut group = c.benchmark_group(name(case.algorithm));
+        group.bench_function("raw-verify", |b| b.iter(|| raw_verify(case)));
         group.bench_function("floor", |b| b.iter(|| floor(case)));
         group.bench_function("layer-uncached", |b| {
             b.iter(|| layer_once(&mut uncached, &case.header))
@@ -265,7 +307,26 @@ fn per_request(c: &mut Criterion) {
 /// The ratios, from interleaved rounds of both sides.
 fn ratio_report() {
     let fixture = fixture();
-    println!("\nuncached layer / floor, same process, {ROUNDS} interleaved rounds of {PER_ROUND}:");
+    println!(
+        "\nuncached layer / aws-lc-rs verify with a parsed key, {ROUNDS} interleaved rounds of {PER_ROUND}:"
+    );
+    for case in &fixture.cases {
+        let mut service = uncached_layer(&fixture.validator).layer(inner_service());
+        let (raw_median, layer_median) = interleaved_medians(
+            || raw_verify(case),
+            || layer_once(&mut service, &case.header),
+        );
+        println!(
+            "  {:<6} raw verify {:>9.2?}  layer {:>9.2?}  ratio {:.3}",
+            name(case.algorithm),
+            raw_median,
+            layer_median,
+            layer_median.as_secs_f64() / raw_median.as_secs_f64()
+        );
+    }
+    println!(
+        "\nuncached layer / jsonwebtoken::decode, same process, {ROUNDS} interleaved rounds of {PER_ROUND}:"
+    );
     for case in &fixture.cases {
         let mut service = uncached_layer(&fixture.validator).layer(inner_service());
         let (floor_median, layer_median) =

@@ -83,10 +83,10 @@ impl VerifiedToken {
             scope_sources: ScopeSource::defaults().into(),
             scope_claims: vec![None; 3],
             granted: OnceLock::new(),
-            verified_with: Arc::new(VerifyingKey {
-                permitted: crate::jose::AlgorithmSet::default(),
-                key: jsonwebtoken::DecodingKey::from_secret(b"unused"),
-            }),
+            verified_with: Arc::new(VerifyingKey::unparsed(
+                crate::jose::AlgorithmSet::default(),
+                jsonwebtoken::DecodingKey::from_secret(b"unused"),
+            )),
         }
     }
 }

@@ -62,6 +62,17 @@ impl AlgorithmSet {
         AlgorithmSet(self.0 & self.0.wrapping_neg())
     }
 
+    /// The algorithm, when the set holds exactly one.
+    pub(crate) fn single(self) -> Option<Algorithm> {
+        if self.0.count_ones() != 1 {
+            return None;
+        }
+        ALL_ALGORITHMS
+            .iter()
+            .copied()
+            .find(|algorithm| self.contains(*algorithm))
+    }
+
     pub(crate) fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -118,5 +129,16 @@ mod tests {
         assert!(!set.contains(Algorithm::PS256));
         assert!(!AlgorithmSet::ASYMMETRIC.contains(Algorithm::HS256));
         assert!(AlgorithmSet::ASYMMETRIC.contains(Algorithm::PS512));
+    }
+
+    #[test]
+    fn a_set_of_one_names_its_algorithm() {
+        assert_eq!(
+            AlgorithmSet::of([Algorithm::PS384]).single(),
+            Some(Algorithm::PS384)
+        );
+        assert_eq!(AlgorithmSet::RSA.single(), None);
+        assert_eq!(AlgorithmSet::default().single(), None);
+        assert_eq!(AlgorithmSet::RSA.first().single(), Some(Algorithm::RS256));
     }
 }

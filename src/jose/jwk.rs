@@ -10,6 +10,7 @@ use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
 use super::algorithm::{AlgorithmSet, parse_algorithm};
+
 use crate::json::Members;
 use crate::syntax::is_valid_kid;
 
@@ -25,6 +26,21 @@ const JWK_B64: GeneralPurpose = GeneralPurpose::new(
 pub(crate) struct VerifyingKey {
     pub(crate) permitted: AlgorithmSet,
     pub(crate) key: DecodingKey,
+    /// The key parsed once for its one algorithm, when the backend can hold it so.
+    #[cfg(feature = "aws-lc-rs")]
+    pub(crate) parsed: Option<aws_lc_rs::signature::ParsedPublicKey>,
+}
+
+impl VerifyingKey {
+    /// A key verified through jsonwebtoken on every use (HMAC secrets, tests).
+    pub(crate) fn unparsed(permitted: AlgorithmSet, key: DecodingKey) -> Self {
+        VerifyingKey {
+            permitted,
+            key,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed: None,
+        }
+    }
 }
 
 /// The keys of one issuer, swapped in whole.
@@ -137,7 +153,7 @@ fn parse_member(
         Some(_) => return Err("key_ops does not include verify"),
     }
 
-    let (family, key) = match optional_str(member, "kty")? {
+    let (family, key, material) = match optional_str(member, "kty")? {
         Some("RSA") => rsa_key(member)?,
         Some("EC") => ec_key(member)?,
         Some("OKP") => okp_key(member)?,
@@ -162,10 +178,39 @@ fn parse_member(
     if permitted.is_empty() {
         return Err("the key fits no allowed algorithm");
     }
-    Ok((kid, VerifyingKey { permitted, key }))
+    #[cfg(feature = "aws-lc-rs")]
+    let parsed = permitted
+        .single()
+        .and_then(|algorithm| super::parsed::parse(&material, algorithm));
+    #[cfg(not(feature = "aws-lc-rs"))]
+    let _ = material;
+    Ok((
+        kid,
+        VerifyingKey {
+            permitted,
+            key,
+            #[cfg(feature = "aws-lc-rs")]
+            parsed,
+        },
+    ))
 }
 
-fn rsa_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> {
+/// A JWK's public key material, as the member gave it.
+// Read only by the aws-lc-rs backend, which parses it once.
+#[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
+pub(crate) enum Material {
+    /// Modulus and exponent, big-endian, without leading zeros.
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    /// The uncompressed point `04 || x || y`.
+    Ec(Vec<u8>),
+    /// The 32 bytes of an Ed25519 public key.
+    Ed25519(Vec<u8>),
+}
+
+/// A key's algorithm family, the key for jsonwebtoken, and its raw material.
+type Parsed = (AlgorithmSet, DecodingKey, Material);
+
+fn rsa_key(member: &Value) -> Result<Parsed, &'static str> {
     let n = required_bytes(member, "n")?;
     let e = required_bytes(member, "e")?;
     let n = strip_leading_zeros(&n);
@@ -186,10 +231,14 @@ fn rsa_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> 
     Ok((
         AlgorithmSet::RSA,
         DecodingKey::from_rsa_raw_components(n, e),
+        Material::Rsa {
+            n: n.to_vec(),
+            e: e.to_vec(),
+        },
     ))
 }
 
-fn ec_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> {
+fn ec_key(member: &Value) -> Result<Parsed, &'static str> {
     let (family, size) = match optional_str(member, "crv")? {
         Some("P-256") => (AlgorithmSet::P256, 32),
         Some("P-384") => (AlgorithmSet::P384, 48),
@@ -201,12 +250,13 @@ fn ec_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> {
         return Err("EC coordinates have the wrong length");
     }
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let key = DecodingKey::from_ec_components(&engine.encode(x), &engine.encode(y))
+    let key = DecodingKey::from_ec_components(&engine.encode(&x), &engine.encode(&y))
         .map_err(|_| "EC coordinates are invalid")?;
-    Ok((family, key))
+    let point = [&[4][..], &x, &y].concat();
+    Ok((family, key, Material::Ec(point)))
 }
 
-fn okp_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> {
+fn okp_key(member: &Value) -> Result<Parsed, &'static str> {
     if optional_str(member, "crv")? != Some("Ed25519") {
         return Err("OKP curve is missing or unsupported");
     }
@@ -215,9 +265,9 @@ fn okp_key(member: &Value) -> Result<(AlgorithmSet, DecodingKey), &'static str> 
         return Err("Ed25519 key has the wrong length");
     }
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let key =
-        DecodingKey::from_ed_components(&engine.encode(x)).map_err(|_| "Ed25519 key is invalid")?;
-    Ok((AlgorithmSet::ED25519, key))
+    let key = DecodingKey::from_ed_components(&engine.encode(&x))
+        .map_err(|_| "Ed25519 key is invalid")?;
+    Ok((AlgorithmSet::ED25519, key, Material::Ed25519(x)))
 }
 
 #[cfg(test)]
@@ -264,10 +314,8 @@ mod tests {
     #[test]
     fn key_without_kid_only_when_alone() {
         let mut set = KeySet::default();
-        let key = || VerifyingKey {
-            permitted: AlgorithmSet::ED25519,
-            key: DecodingKey::from_ed_der(&[0; 32]),
-        };
+        let key =
+            || VerifyingKey::unparsed(AlgorithmSet::ED25519, DecodingKey::from_ed_der(&[0; 32]));
         assert!(matches!(set.lookup(None), Lookup::UnknownKid));
         set.insert(Some("a".into()), key());
         assert!(matches!(set.lookup(None), Lookup::Found(_)));

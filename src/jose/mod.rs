@@ -4,6 +4,8 @@
 mod algorithm;
 mod compact;
 mod jwk;
+#[cfg(feature = "aws-lc-rs")]
+mod parsed;
 
 pub(crate) use algorithm::AlgorithmSet;
 #[cfg(feature = "test-util")]

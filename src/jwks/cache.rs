@@ -173,6 +173,24 @@ impl KeyCache {
         }
     }
 
+    /// Whether the current key set still holds `key` for `kid`, for a token verified before.
+    /// Like [`lookup`](Self::lookup) it starts a due refresh; it never waits and clones nothing.
+    pub(crate) fn still_holds(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        key: &Arc<VerifyingKey>,
+    ) -> bool {
+        let now = self.clock.now();
+        let guard = self.snapshot.load();
+        let Some(snapshot) = guard.as_ref().filter(|snapshot| now < snapshot.stale_until) else {
+            return false;
+        };
+        if now >= snapshot.refresh_at {
+            self.refresh_in_background(now);
+        }
+        matches!(snapshot.keys.lookup(kid), Lookup::Found(current) if Arc::ptr_eq(current, key))
+    }
+
     /// Waits for the in-flight fetch, or starts one if the cooldown allows, then looks again.
     /// Never starts more than one fetch per cooldown, however many requests wait.
     pub(crate) async fn lookup_after_refetch(

@@ -356,10 +356,7 @@ impl ValidatorBuilder {
             algorithms = only.union(algorithms);
             keys.insert(
                 kid.as_deref().map(Box::from),
-                VerifyingKey {
-                    permitted: only,
-                    key: DecodingKey::from_secret(secret),
-                },
+                VerifyingKey::unparsed(only, DecodingKey::from_secret(secret)),
             );
         }
         if keys.len() == 0 {

@@ -1,7 +1,8 @@
 //! The verified-token cache: clients resend the same access token for its whole lifetime, so a
 //! token seen before skips signature verification.
 //!
-//! Keyed by the exact token (the hash only indexes; a hit compares every byte), holding the
+//! Keyed by the exact token (the hash, of the token's last bytes, only indexes; a hit compares
+//! every byte), holding the
 //! verified principal and the validator that verified it. Every hit re-checks what time changes
 //! (`exp`, `nbf`, `iat`, the maximum age) and that the key that verified it is still the one the
 //! current key set holds for its `kid`, so a withdrawn key stops its tokens at the next key
@@ -13,9 +14,11 @@
 //! once passes through, which a hand-written LRU would let the flood evict.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
-use quick_cache::Weighter;
 use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, Weighter};
 
 use super::validator::{Recheck, Validator};
 use crate::error::ErrorKind;
@@ -28,25 +31,59 @@ pub const DEFAULT_TOKEN_CACHE_BYTES: usize = 16 * 1024 * 1024;
 const ENTRY_OVERHEAD: u64 = 512;
 
 /// A verified token and who verified it.
-#[derive(Clone)]
 pub(crate) struct Verified {
     pub(crate) auth: Authenticated,
     pub(crate) validator: Validator,
     weight: u64,
 }
 
+/// How many bytes of a token's end are hashed: its signature's last bytes, which no one can
+/// choose for a token that verifies. The hash only finds the slot; a hit compares every byte.
+const HASHED_TAIL: usize = 32;
+
+fn hash_tail<H: Hasher>(token: &str, state: &mut H) {
+    let bytes = token.as_bytes();
+    bytes[bytes.len().saturating_sub(HASHED_TAIL)..].hash(state);
+}
+
+/// A cached token: equal only to the same bytes, hashed by its tail (hashing a whole token of
+/// a kilobyte or more would cost more than the rest of a hit).
+#[derive(PartialEq, Eq)]
+struct Token(Box<str>);
+
+impl Hash for Token {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_tail(&self.0, state);
+    }
+}
+
+/// A token looked up, hashed as [`Token`] is.
+struct Lookup<'a>(&'a str);
+
+impl Hash for Lookup<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_tail(self.0, state);
+    }
+}
+
+impl Equivalent<Token> for Lookup<'_> {
+    fn equivalent(&self, key: &Token) -> bool {
+        *key.0 == *self.0
+    }
+}
+
 #[derive(Clone)]
 struct ByBytes;
 
-impl Weighter<Box<str>, Verified> for ByBytes {
-    fn weight(&self, _token: &Box<str>, verified: &Verified) -> u64 {
+impl Weighter<Token, Arc<Verified>> for ByBytes {
+    fn weight(&self, _token: &Token, verified: &Arc<Verified>) -> u64 {
         verified.weight
     }
 }
 
 /// A bounded cache of verified tokens.
 pub(crate) struct TokenCache {
-    entries: Cache<Box<str>, Verified, ByBytes>,
+    entries: Cache<Token, Arc<Verified>, ByBytes>,
     max_bytes: usize,
 }
 
@@ -78,15 +115,15 @@ impl TokenCache {
     /// that time brought (`Expired`, say). `None`: not cached, or its key has changed; the
     /// caller validates it in full.
     pub(crate) fn get(&self, token: &str) -> Option<Result<Authenticated, ErrorKind>> {
-        let verified = self.entries.get(token)?;
+        let verified = self.entries.get(&Lookup(token))?;
         match verified.validator.recheck(&verified.auth) {
-            Recheck::Valid => Some(Ok(verified.auth)),
+            Recheck::Valid => Some(Ok(verified.auth.clone())),
             Recheck::Refused(kind) => {
-                self.entries.remove(token);
+                self.entries.remove(&Lookup(token));
                 Some(Err(kind))
             }
             Recheck::KeyChanged => {
-                self.entries.remove(token);
+                self.entries.remove(&Lookup(token));
                 None
             }
         }
@@ -98,12 +135,12 @@ impl TokenCache {
             .saturating_add(2 * auth.claims_json().len() as u64)
             .saturating_add(ENTRY_OVERHEAD);
         self.entries.insert(
-            token.into(),
-            Verified {
+            Token(token.into()),
+            Arc::new(Verified {
                 auth: auth.clone(),
                 validator: validator.clone(),
                 weight,
-            },
+            }),
         );
     }
 

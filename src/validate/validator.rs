@@ -246,12 +246,7 @@ impl Validator {
         self.inner
             .verifications
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        verify_signature(
-            compact.algorithm,
-            &key.key,
-            signing_input,
-            &compact.signature,
-        )?;
+        verify_signature(compact.algorithm, key, signing_input, &compact.signature)?;
         self.check_claims(compact, claims, key)
     }
 
@@ -261,11 +256,16 @@ impl Validator {
         if let Err(kind) = self.time_rules(token.expires_at, token.not_before, token.issued_at) {
             return Recheck::Refused(kind);
         }
-        // The same lookup as a new token's (it also starts a refresh when one is due): the
-        // key must be the very one that verified the signature.
-        match self.inner.keys.lookup(token.key_id.as_deref()) {
-            Immediate::Key(key) if Arc::ptr_eq(&key, &token.verified_with) => Recheck::Valid,
-            _ => Recheck::KeyChanged,
+        // The key set must still hold the very key that verified the signature (a due refresh
+        // starts here as it would for a new token).
+        if self
+            .inner
+            .keys
+            .still_holds(token.key_id.as_deref(), &token.verified_with)
+        {
+            Recheck::Valid
+        } else {
+            Recheck::KeyChanged
         }
     }
 
