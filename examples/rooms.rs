@@ -15,6 +15,7 @@
 //! | SCOPEGATE_AUDIENCE | the audience this API accepts | required with SCOPEGATE_ISSUER |
 //! | SCOPEGATE_JWKS_URL | fetch keys here instead of discovery | from discovery |
 //! | SCOPEGATE_ADDR | listen address | 127.0.0.1:3000 |
+//! | SCOPEGATE_NO_AUTH | set: the same routes without authentication (the load script's baseline) | unset |
 //!
 //! | route | requirement |
 //! |---|---|
@@ -70,7 +71,7 @@ async fn main() -> Result<(), Error> {
         }
     };
 
-    let app = Router::new()
+    let protected = Router::new()
         .route("/me", get(me))
         .route_requiring(
             "/rooms/{room}/comments",
@@ -96,7 +97,20 @@ async fn main() -> Result<(), Error> {
             ]),
         )
         // Every refusal, the layer's and the requirements', as RFC 9457 problem details.
-        .layer(AuthLayer::new(validator).on_rejection(ProblemJson))
+        .layer(AuthLayer::new(validator).on_rejection(ProblemJson));
+    let app = if std::env::var_os("SCOPEGATE_NO_AUTH").is_some() {
+        // The baseline of `bench/http.sh`: the same handlers, without authentication.
+        Router::new()
+            .route(
+                "/rooms/{room}/comments",
+                get(list_comments).post(add_comment),
+            )
+            .route("/rooms/{room}/comments/{id}", delete(delete_comment))
+            .route("/orgs/{org}/invoices", get(list_invoices))
+    } else {
+        protected
+    };
+    let app = app
         // Outside the layer: liveness does not depend on tokens or keys.
         .route("/health", get(|| async { "ok" }))
         .layer(middleware::from_fn(log_request));

@@ -2,11 +2,11 @@
 //! grants under the API's grant policy.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::grant::{GrantPolicy, GrantedScopes, ScopeSource};
 use crate::jose::VerifyingKey;
@@ -52,15 +52,29 @@ pub(crate) struct VerifiedToken {
     pub(crate) key_id: Option<Box<str>>,
     /// The decoded claims JSON, for claims read by name or into a type.
     pub(crate) payload: Box<[u8]>,
-    /// The issuer's scope sources and, per source, the claim's value if present.
+    /// The issuer's scope sources and, per source, where the claim's raw JSON lies in
+    /// `payload` if present: read when a requirement asks, never parsed up front.
     pub(crate) scope_sources: Arc<[ScopeSource]>,
-    pub(crate) scope_claims: Vec<Option<Value>>,
+    pub(crate) scope_claims: Vec<Option<Range<usize>>>,
     /// Built on first use, with the id of the policy it was built under: routes without a
     /// requirement never pay for it.
     pub(crate) granted: OnceLock<(u64, GrantedScopes)>,
     /// The key that verified the signature: a cached token holds only while the key set still
     /// has this very key for its `kid`.
     pub(crate) verified_with: Arc<VerifyingKey>,
+}
+
+impl VerifiedToken {
+    /// Each present scope claim with its source, as raw JSON.
+    pub(crate) fn scope_claims(&self) -> impl Iterator<Item = (&ScopeSource, &str)> {
+        self.scope_sources
+            .iter()
+            .zip(&self.scope_claims)
+            .filter_map(|(source, range)| {
+                let raw = self.payload.get(range.clone()?)?;
+                Some((source, std::str::from_utf8(raw).ok()?))
+            })
+    }
 }
 
 #[cfg(test)]
@@ -186,12 +200,8 @@ impl Authenticated {
     pub fn scopes(&self) -> GrantedScopes {
         let token = &*self.token;
         let build = || {
-            let claims = token
-                .scope_sources
-                .iter()
-                .zip(&token.scope_claims)
-                .filter_map(|(source, value)| Some((source, value.as_ref()?)));
-            self.policy().granted(&token.issuer, &token.payload, claims)
+            self.policy()
+                .granted(&token.issuer, &token.payload, token.scope_claims())
         };
         let (policy, granted) = token.granted.get_or_init(|| (self.policy().id(), build()));
         if *policy == self.policy().id() {
@@ -210,14 +220,8 @@ impl Authenticated {
             return self.scopes().contains(scope);
         }
         token
-            .scope_sources
-            .iter()
-            .zip(&token.scope_claims)
-            .any(|(source, value)| {
-                value
-                    .as_ref()
-                    .is_some_and(|value| source.grants(value, scope))
-            })
+            .scope_claims()
+            .any(|(source, raw)| source.grants(raw, scope))
     }
 
     /// All claims, deserialized into `T`.

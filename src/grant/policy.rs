@@ -3,8 +3,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::Value;
-
 use super::roles::RolePolicy;
 use super::set::GrantedScopes;
 use super::source::ScopeSource;
@@ -88,7 +86,7 @@ impl GrantPolicy {
         &self,
         issuer: &str,
         payload: &[u8],
-        claims: impl IntoIterator<Item = (&'a ScopeSource, &'a Value)>,
+        claims: impl IntoIterator<Item = (&'a ScopeSource, &'a str)>,
     ) -> GrantedScopes {
         let mut from_roles = Vec::new();
         for policy in &self.role_policies {

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::source::ScopeSource;
 use crate::syntax::is_scope_token;
 
@@ -41,7 +39,7 @@ impl GrantedScopes {
     pub(crate) fn from_claims<'a>(
         issuer: &str,
         mut scopes: Vec<Box<str>>,
-        claims: impl IntoIterator<Item = (&'a ScopeSource, &'a Value)>,
+        claims: impl IntoIterator<Item = (&'a ScopeSource, &'a str)>,
         wildcards: bool,
     ) -> Self {
         for (source, value) in claims {
@@ -120,13 +118,17 @@ impl fmt::Debug for GrantedScopes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn granted(pairs: &[(ScopeSource, Value)], wildcards: bool) -> GrantedScopes {
+        let raw: Vec<(ScopeSource, String)> = pairs
+            .iter()
+            .map(|(source, value)| (source.clone(), value.to_string()))
+            .collect();
         GrantedScopes::from_claims(
             "iss",
             Vec::new(),
-            pairs.iter().map(|(s, v)| (s, v)),
+            raw.iter().map(|(s, v)| (s, v.as_str())),
             wildcards,
         )
     }
@@ -218,7 +220,7 @@ mod tests {
                 let set = granted(&[(source.clone(), value.clone())], false);
                 for probe in probes {
                     assert_eq!(
-                        source.grants(value, probe),
+                        source.grants(&value.to_string(), probe),
                         set.contains(probe),
                         "{source:?} {value} {probe:?}"
                     );

@@ -1,8 +1,10 @@
 //! The claims that carry scopes, and the JSON shapes each may take (SECURITY-BAR §5).
 
 use std::borrow::Cow;
+use std::fmt;
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::syntax::is_scope_token;
 
@@ -69,41 +71,164 @@ impl ScopeSource {
         vec![Self::SCOPE, Self::SCP, Self::PERMISSIONS]
     }
 
-    /// Whether `value` grants `scope`: the same answer as collecting and looking up, without
-    /// allocating.
-    pub(crate) fn grants(&self, value: &Value, scope: &str) -> bool {
-        if !is_scope_token(scope) {
-            return false;
-        }
-        match (value, self.shape) {
-            (Value::String(text), Shape::SpaceDelimited | Shape::StringOrArray) => {
-                text.split(' ').any(|piece| piece == scope)
-            }
-            (Value::Array(items), Shape::Array | Shape::StringOrArray) => {
-                items.iter().any(|item| item.as_str() == Some(scope))
-            }
-            _ => false,
-        }
+    /// Whether the claim (its raw JSON) grants `scope`: the same answer as collecting and
+    /// looking up, without building the set.
+    pub(crate) fn grants(&self, raw: &str, scope: &str) -> bool {
+        is_scope_token(scope) && self.pieces(raw, |piece| piece == scope)
     }
 
-    /// Adds the scope-tokens `value` grants to `out`.
-    pub(crate) fn collect(&self, value: &Value, out: &mut Vec<Box<str>>) {
-        match (value, self.shape) {
-            (Value::String(text), Shape::SpaceDelimited | Shape::StringOrArray) => out.extend(
-                text.split(' ')
-                    .filter(|piece| is_scope_token(piece))
-                    .map(Box::from),
-            ),
-            (Value::Array(items), Shape::Array | Shape::StringOrArray) => out.extend(
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .filter(|item| is_scope_token(item))
-                    .map(Box::from),
-            ),
+    /// Adds the scope-tokens the claim (its raw JSON) grants to `out`.
+    pub(crate) fn collect(&self, raw: &str, out: &mut Vec<Box<str>>) {
+        self.pieces(raw, |piece| {
+            if is_scope_token(piece) {
+                out.push(piece.into());
+            }
+            false
+        });
+    }
+
+    /// Calls `each` with every candidate scope of the claim until it answers `true`: the
+    /// pieces of a string split on U+0020, or the string elements of an array, as this source's
+    /// shape allows. A claim of another shape gives none. Returns whether `each` said `true`.
+    fn pieces(&self, raw: &str, mut each: impl FnMut(&str) -> bool) -> bool {
+        match (ScopeClaim::read(raw), self.shape) {
+            (ScopeClaim::Text(text), Shape::SpaceDelimited | Shape::StringOrArray) => {
+                text.split(' ').any(each)
+            }
+            (ScopeClaim::List(items), Shape::Array | Shape::StringOrArray) => {
+                items.iter().flatten().any(|item| each(item))
+            }
             _ => {
-                tracing::debug!(claim = %self.name, "scopegate: scope claim of the wrong type grants nothing")
+                tracing::debug!(claim = %self.name, "scopegate: scope claim of the wrong type grants nothing");
+                false
             }
         }
+    }
+}
+
+/// A scope claim read from its raw JSON, strings borrowed unless they hold escapes: reading
+/// one costs at most one allocation (an array's list), not one per scope.
+enum ScopeClaim<'a> {
+    Text(Cow<'a, str>),
+    /// The elements; `None` for those that are not strings.
+    List(Vec<Option<Cow<'a, str>>>),
+    Other,
+}
+
+impl<'a> ScopeClaim<'a> {
+    fn read(raw: &'a str) -> ScopeClaim<'a> {
+        let mut deserializer = serde_json::Deserializer::from_str(raw);
+        ScopeClaimSeed
+            .deserialize(&mut deserializer)
+            .unwrap_or(ScopeClaim::Other)
+    }
+}
+
+struct ScopeClaimSeed;
+
+impl<'de> DeserializeSeed<'de> for ScopeClaimSeed {
+    type Value = ScopeClaim<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScopeClaimSeed {
+    type Value = ScopeClaim<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a scope claim")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(ScopeClaim::Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(ScopeClaim::Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element::<Element<'de>>()? {
+            items.push(item.0);
+        }
+        Ok(ScopeClaim::List(items))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(ScopeClaim::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(ScopeClaim::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(ScopeClaim::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(ScopeClaim::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ScopeClaim::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(ScopeClaim::Other)
+    }
+}
+
+/// One array element: its text when it is a string.
+struct Element<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for Element<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match ScopeClaimSeed.deserialize(deserializer)? {
+            ScopeClaim::Text(text) => Ok(Element(Some(text))),
+            ScopeClaim::List(_) | ScopeClaim::Other => Ok(Element(None)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collected(source: &ScopeSource, raw: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        source.collect(raw, &mut out);
+        out.into_iter().map(String::from).collect()
+    }
+
+    #[test]
+    fn raw_claims_are_read_as_their_decoded_json() {
+        let scp = ScopeSource::SCP;
+        // An escaped space is a space once decoded: two scopes, as with any JSON reader.
+        assert_eq!(
+            collected(&scp, r#""read:a\u0020read:b""#),
+            ["read:a", "read:b"]
+        );
+        assert!(scp.grants(r#""read:a\u0020read:b""#, "read:b"));
+        assert_eq!(
+            collected(
+                &scp,
+                r#"["a\"b", "c", 1, null, ["d"], {"e": "f"}, "g\u0068"]"#
+            ),
+            ["c", "gh"]
+        );
+        assert!(!scp.grants(r#"["a\"b"]"#, "a\"b"));
+        assert!(!scp.grants(r#"[["d"]]"#, "d"));
+        // Nesting past the reader's limit grants nothing, and never panics.
+        let deep = format!("{}\"x\"{}", "[".repeat(2000), "]".repeat(2000));
+        assert!(collected(&scp, &deep).is_empty());
+        assert!(!scp.grants(&deep, "x"));
+        assert!(!ScopeSource::SCOPE.grants(r#"["a"]"#, "a"));
+        assert!(!ScopeSource::PERMISSIONS.grants(r#""a""#, "a"));
+        assert!(collected(&scp, "not json").is_empty());
     }
 }

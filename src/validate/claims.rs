@@ -1,5 +1,7 @@
 //! The claims a validator checks (RFC 7519 §4.1, RFC 9068 §2.2), read from the payload once.
 
+use std::ops::Range;
+
 use serde_json::Value;
 
 use crate::error::ErrorKind;
@@ -19,8 +21,8 @@ pub(crate) struct RegisteredClaims {
     pub(crate) jti: Option<Value>,
     pub(crate) client_id: Option<Value>,
     pub(crate) azp: Option<Value>,
-    /// One slot per scope source, in order.
-    pub(crate) scope_claims: Vec<Option<Value>>,
+    /// One slot per scope source, in order: where the claim's raw JSON lies in the payload.
+    pub(crate) scope_claims: Vec<Option<Range<usize>>>,
 }
 
 impl RegisteredClaims {
@@ -34,7 +36,9 @@ impl RegisteredClaims {
             ..RegisteredClaims::default()
         };
         let mut malformed = false;
-        // One pass over the members, nothing collected: this runs on every request.
+        // One pass over the members, nothing collected: this runs on every request. Scope
+        // claims are only located (read when a requirement asks); the registered ones are
+        // parsed.
         json::scan(payload, |name, raw| {
             let slot = match &*name {
                 "iss" => &mut claims.iss,
@@ -48,10 +52,16 @@ impl RegisteredClaims {
                 "azp" => &mut claims.azp,
                 other => {
                     let index = sources.iter().position(|source| source.name() == other);
-                    match index.and_then(|index| claims.scope_claims.get_mut(index)) {
-                        Some(slot) => slot,
-                        None => return,
+                    if let Some(slot) = index.and_then(|index| claims.scope_claims.get_mut(index)) {
+                        if slot.is_some() {
+                            malformed = true;
+                        }
+                        // The raw text lies inside `payload`: its offset is where it starts.
+                        let start =
+                            (raw.get().as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
+                        *slot = Some(start..start + raw.get().len());
                     }
+                    return;
                 }
             };
             if slot.is_some() {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Requests/s of the rooms example over HTTP on loopback: GET /rooms/room_1/comments with one
+# token repeated (the verified-token cache's case), against the same route without
+# authentication, measured in one run. The server runs on one core, wrk on the other.
+#
+#   bash bench/http.sh            # 10 s per side
+#   SECONDS_PER_SIDE=30 bash bench/http.sh
+#
+# Installs wrk with apt-get when it is missing. Loopback only; bounded in time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${SECONDS_PER_SIDE:-10}
+if ! command -v wrk >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --release --example rooms
+binary=target/release/examples/rooms
+cores=$(nproc)
+server_core=0
+client_core=$(( cores > 1 ? 1 : 0 ))
+
+run_side() {
+  local label=$1 extra_env=$2
+  local port=$(( 20000 + RANDOM % 20000 ))
+  local out
+  out=$(mktemp)
+  env $extra_env SCOPEGATE_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+    timeout $(( duration + 60 )) taskset -c "$server_core" "$binary" >"$out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do
+    grep -q "export ALICE=" "$out" && break
+    sleep 0.1
+  done
+  local token
+  token=$(sed -n 's/^  export ALICE=\([A-Za-z0-9._-]*\)$/\1/p' "$out")
+  [ -n "$token" ] || { echo "no token printed"; kill "$pid"; exit 1; }
+  # Warm-up: the first request fetches the keys.
+  curl -s -o /dev/null -H "authorization: Bearer $token" "http://127.0.0.1:$port/rooms/room_1/comments"
+  local result
+  result=$(taskset -c "$client_core" wrk -t1 -c16 -d"${duration}s" --latency \
+    -H "authorization: Bearer $token" "http://127.0.0.1:$port/rooms/room_1/comments")
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "$out"
+  local rps p99 non2xx
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$result")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$result")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$result")
+  [ -z "$non2xx" ] || { echo "$label: $non2xx responses were not 2xx"; exit 1; }
+  printf '%-34s %12s req/s   p99 %s\n' "$label" "$rps" "$p99" >&2
+  echo "$rps"
+}
+
+echo "GET /rooms/room_1/comments, server on core $server_core, wrk on core $client_core, ${duration}s each:" >&2
+open_rps=$(run_side "without authentication" "SCOPEGATE_NO_AUTH=1")
+auth_rps=$(run_side "scopegate, one token repeated" "SCOPEGATE_UNUSED=1")
+awk -v a="$auth_rps" -v o="$open_rps" 'BEGIN { printf "ratio protected / open: %.3f\n", a / o }'
