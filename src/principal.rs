@@ -35,6 +35,9 @@ pub struct Authenticated {
     /// The API's grant policy (roles, wildcards), set by the layer that let the request in;
     /// `None` outside a layer: the token's own scope claims only.
     policy: Option<Arc<GrantPolicy>>,
+    /// Served from the verified-token cache: the token came before and will likely come again,
+    /// so its granted set is worth building once.
+    reused: bool,
 }
 
 /// What the validator verified.
@@ -114,7 +117,14 @@ impl Authenticated {
         Authenticated {
             token: Arc::new(token),
             policy: None,
+            reused: false,
         }
+    }
+
+    /// The same token, served again from the verified-token cache.
+    pub(crate) fn reused(mut self) -> Self {
+        self.reused = true;
+        self
     }
 
     /// The same token under the API's grant policy.
@@ -211,12 +221,18 @@ impl Authenticated {
         }
     }
 
-    /// Whether the token grants `scope`, exactly as [`scopes`](Self::scopes) would say, but
-    /// without building the set when only the token's own claims can grant: a requirement check
-    /// then costs a scan of the claims and no allocation.
+    /// Whether the token grants `scope`, exactly as [`scopes`](Self::scopes) would say. A token
+    /// seen once is answered by a scan of its scope claims, without building the set; a token
+    /// served again from the verified-token cache builds the set once and looks it up from then
+    /// on.
     pub fn grants(&self, scope: &str) -> bool {
         let token = &*self.token;
-        if self.policy().needs_full_set() {
+        if let Some((policy, granted)) = token.granted.get()
+            && *policy == self.policy().id()
+        {
+            return granted.contains(scope);
+        }
+        if self.reused || self.policy().needs_full_set() {
             return self.scopes().contains(scope);
         }
         token

@@ -117,7 +117,7 @@ impl TokenCache {
     pub(crate) fn get(&self, token: &str) -> Option<Result<Authenticated, ErrorKind>> {
         let verified = self.entries.get(&Lookup(token))?;
         match verified.validator.recheck(&verified.auth) {
-            Recheck::Valid => Some(Ok(verified.auth.clone())),
+            Recheck::Valid => Some(Ok(verified.auth.clone().reused())),
             Recheck::Refused(kind) => {
                 self.entries.remove(&Lookup(token));
                 Some(Err(kind))
