@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Requests/s of the rooms example over HTTP on loopback: GET /rooms/room_1/comments with one
-# token repeated (the verified-token cache's case), against the same route without
-# authentication, measured in one run. The server runs on one core, wrk on the other.
+# Requests/s of the rooms example over HTTP on loopback, GET /rooms/room_1/comments, measured in
+# one run: without authentication; with one token repeated (the verified-token cache's case);
+# and with 2000 distinct tokens and the cache off (every request verifies a signature). The
+# server runs on one core, wrk on the other.
 #
 #   bash bench/http.sh            # 10 s per side
 #   SECONDS_PER_SIDE=30 bash bench/http.sh
@@ -20,15 +21,17 @@ server_core=0
 client_core=$(( cores > 1 ? 1 : 0 ))
 
 run_side() {
-  local label=$1 extra_env=$2
+  local label=$1 extra_env=$2 distinct=${3:-}
   local port=$(( 20000 + RANDOM % 20000 ))
   local out
   out=$(mktemp)
-  env $extra_env SCOPEGATE_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+  local tokens_file
+  tokens_file=$(mktemp)
+  env $extra_env SCOPEGATE_ADDR="127.0.0.1:$port" RUST_LOG=warn SCOPEGATE_TOKENS_FILE="$tokens_file" \
     timeout $(( duration + 60 )) taskset -c "$server_core" "$binary" >"$out" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 100); do
-    grep -q "export ALICE=" "$out" && break
+  for _ in $(seq 1 300); do
+    grep -q "export ALICE=" "$out" && [ "$(wc -l <"$tokens_file")" -ge 2000 ] && break
     sleep 0.1
   done
   local token
@@ -37,11 +40,16 @@ run_side() {
   # Warm-up: the first request fetches the keys.
   curl -s -o /dev/null -H "authorization: Bearer $token" "http://127.0.0.1:$port/rooms/room_1/comments"
   local result
-  result=$(taskset -c "$client_core" wrk -t1 -c16 -d"${duration}s" --latency \
-    -H "authorization: Bearer $token" "http://127.0.0.1:$port/rooms/room_1/comments")
+  if [ -n "$distinct" ]; then
+    result=$(TOKENS_FILE="$tokens_file" taskset -c "$client_core" wrk -t1 -c16 -d"${duration}s" \
+      --latency -s bench/distinct_tokens.lua "http://127.0.0.1:$port/rooms/room_1/comments")
+  else
+    result=$(taskset -c "$client_core" wrk -t1 -c16 -d"${duration}s" --latency \
+      -H "authorization: Bearer $token" "http://127.0.0.1:$port/rooms/room_1/comments")
+  fi
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  rm -f "$out"
+  rm -f "$out" "$tokens_file"
   local rps p99 non2xx
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$result")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$result")
@@ -54,4 +62,8 @@ run_side() {
 echo "GET /rooms/room_1/comments, server on core $server_core, wrk on core $client_core, ${duration}s each:" >&2
 open_rps=$(run_side "without authentication" "SCOPEGATE_NO_AUTH=1")
 auth_rps=$(run_side "scopegate, one token repeated" "SCOPEGATE_UNUSED=1")
-awk -v a="$auth_rps" -v o="$open_rps" 'BEGIN { printf "ratio protected / open: %.3f\n", a / o }'
+distinct_rps=$(run_side "scopegate, 2000 tokens, cache off" "SCOPEGATE_TOKEN_CACHE_BYTES=0" distinct)
+awk -v a="$auth_rps" -v d="$distinct_rps" -v o="$open_rps" 'BEGIN {
+  printf "ratio one token repeated / open: %.3f\n", a / o
+  printf "ratio 2000 tokens, cache off / open: %.3f\n", d / o
+}'

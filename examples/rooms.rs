@@ -16,6 +16,8 @@
 //! | SCOPEGATE_JWKS_URL | fetch keys here instead of discovery | from discovery |
 //! | SCOPEGATE_ADDR | listen address | 127.0.0.1:3000 |
 //! | SCOPEGATE_NO_AUTH | set: the same routes without authentication (the load script's baseline) | unset |
+//! | SCOPEGATE_TOKEN_CACHE_BYTES | the verified-token cache's bound; 0 turns it off | 16 MiB |
+//! | SCOPEGATE_TOKENS_FILE | with the dev issuer: write 2000 distinct tokens there (load script) | unset |
 //!
 //! | route | requirement |
 //! |---|---|
@@ -97,7 +99,7 @@ async fn main() -> Result<(), Error> {
             ]),
         )
         // Every refusal, the layer's and the requirements', as RFC 9457 problem details.
-        .layer(AuthLayer::new(validator).on_rejection(ProblemJson));
+        .layer(auth_layer(validator)?);
     let app = if std::env::var_os("SCOPEGATE_NO_AUTH").is_some() {
         // The baseline of `bench/http.sh`: the same handlers, without authentication.
         Router::new()
@@ -120,6 +122,9 @@ async fn main() -> Result<(), Error> {
     tracing::info!("rooms API listening on {base}");
     if let Some(dev) = &dev_issuer {
         print_dev_guide(dev, &base);
+        if let Ok(path) = std::env::var("SCOPEGATE_TOKENS_FILE") {
+            write_load_tokens(dev, &path)?;
+        }
     }
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -127,6 +132,32 @@ async fn main() -> Result<(), Error> {
             tracing::info!("shutting down");
         })
         .await?;
+    Ok(())
+}
+
+/// Every refusal, the layer's and the requirements', as RFC 9457 problem details.
+/// `SCOPEGATE_TOKEN_CACHE_BYTES` sizes the verified-token cache (0: off, for the load script's
+/// every-token-new case).
+fn auth_layer(validator: Validator) -> Result<AuthLayer<ProblemJson>, Error> {
+    let layer = AuthLayer::new(validator).on_rejection(ProblemJson);
+    Ok(match std::env::var("SCOPEGATE_TOKEN_CACHE_BYTES") {
+        Ok(bytes) => layer.verified_token_cache(bytes.parse()?),
+        Err(_) => layer,
+    })
+}
+
+/// For `bench/http.sh`: 2000 distinct tokens that may read room_1's comments, one per line.
+fn write_load_tokens(dev: &TestIssuer, path: &str) -> Result<(), Error> {
+    let tokens: Vec<String> = (0..2000)
+        .map(|n| {
+            dev.token()
+                .subject(&format!("load-{n}"))
+                .claim(CUSTOM_SCOPES, json!(["read:comments-in-room_1"]))
+                .expires_in(60 * 60)
+                .sign()
+        })
+        .collect();
+    std::fs::write(path, tokens.join("\n") + "\n")?;
     Ok(())
 }
 
