@@ -6,7 +6,7 @@
 //! FLOOD_TOKENS=200000 cargo bench --bench token_flood
 //! ```
 //!
-//! Prints the process's peak resident memory (`VmHWM`) before and after, the growth, and the
+//! `FLOOD_CACHE_BYTES` sets the cache's bound (0: off). Prints the process's peak resident memory (`VmHWM`) before and after, the growth, and the
 //! cache's configured bound. Linux only (reads `/proc/self/status`).
 
 use std::time::Instant;
@@ -35,7 +35,13 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let issuer = TestIssuer::start().await.expect("test issuer");
-        let issuers = Issuers::from(issuer.validator().build().expect("validator"));
+        // FLOOD_CACHE_BYTES=0 measures the uncached path instead (for profiling).
+        let cache_bytes = std::env::var("FLOOD_CACHE_BYTES")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(DEFAULT_TOKEN_CACHE_BYTES);
+        let issuers = Issuers::from(issuer.validator().build().expect("validator"))
+            .with_token_cache(cache_bytes);
         // Warm up: keys fetched, every allocator arena in use once.
         for n in 0..1_000 {
             let token = issuer

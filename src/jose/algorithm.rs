@@ -28,6 +28,18 @@ impl AlgorithmSet {
     pub(crate) const P256: AlgorithmSet = AlgorithmSet(0b0000_0100_0000);
     pub(crate) const P384: AlgorithmSet = AlgorithmSet(0b0000_1000_0000);
     pub(crate) const ED25519: AlgorithmSet = AlgorithmSet(0b0001_0000_0000);
+    const HMAC: AlgorithmSet = AlgorithmSet(0b1110_0000_0000);
+
+    /// The key families: a key of one family never verifies another's algorithms.
+    const FAMILIES: [AlgorithmSet; 5] =
+        [Self::RSA, Self::P256, Self::P384, Self::ED25519, Self::HMAC];
+
+    /// Whether both sets need keys of one family (RSA, P-256, P-384, Ed25519, HMAC).
+    pub(crate) fn same_family(self, other: AlgorithmSet) -> bool {
+        Self::FAMILIES.iter().any(|family| {
+            !self.intersect(*family).is_empty() && !other.intersect(*family).is_empty()
+        })
+    }
 
     fn bit(algorithm: Algorithm) -> u16 {
         let index = ALL_ALGORITHMS
@@ -79,7 +91,14 @@ impl AlgorithmSet {
 }
 
 /// Parses a JOSE `alg` name. `none`, in any case, is not an algorithm scopegate knows.
+///
+/// `Ed25519` (RFC 9864, fully specified) names EdDSA with an Ed25519 key, the only EdDSA curve
+/// scopegate verifies, so it is the same algorithm and key family as `EdDSA`. `Ed448` is not
+/// supported.
 pub(crate) fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    if name == "Ed25519" {
+        return Some(Algorithm::EdDSA);
+    }
     ALL_ALGORITHMS
         .iter()
         .copied()
@@ -115,7 +134,7 @@ mod tests {
             assert_eq!(parse_algorithm(algorithm_name(alg)), Some(alg));
         }
         for name in [
-            "none", "None", "NONE", "nOnE", "", "rs256", "ES512", "Ed25519",
+            "none", "None", "NONE", "nOnE", "", "rs256", "ES512", "Ed448", "ed25519",
         ] {
             assert_eq!(parse_algorithm(name), None, "{name}");
         }
@@ -140,5 +159,13 @@ mod tests {
         assert_eq!(AlgorithmSet::RSA.single(), None);
         assert_eq!(AlgorithmSet::default().single(), None);
         assert_eq!(AlgorithmSet::RSA.first().single(), Some(Algorithm::RS256));
+    }
+
+    #[test]
+    fn ed25519_is_eddsa_with_an_ed25519_key() {
+        assert_eq!(parse_algorithm("Ed25519"), Some(Algorithm::EdDSA));
+        assert!(AlgorithmSet::ED25519.contains(Algorithm::EdDSA));
+        assert!(AlgorithmSet::ED25519.same_family(AlgorithmSet::of([Algorithm::EdDSA])));
+        assert!(!AlgorithmSet::RSA.same_family(AlgorithmSet::P256));
     }
 }

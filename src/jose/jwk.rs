@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use jsonwebtoken::DecodingKey;
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 
 use super::algorithm::{AlgorithmSet, parse_algorithm};
@@ -46,7 +46,9 @@ impl VerifyingKey {
 /// The keys of one issuer, swapped in whole.
 #[derive(Default)]
 pub(crate) struct KeySet {
-    by_kid: HashMap<Box<str>, Arc<VerifyingKey>>,
+    /// Usually one key per `kid`; several only when they are of different families (RFC 7517
+    /// §4.5 lets an RSA and an EC key share one).
+    by_kid: HashMap<Box<str>, Vec<Arc<VerifyingKey>>>,
     /// Set when the whole set is one key: the only case where a token without `kid` is accepted.
     sole: Option<Arc<VerifyingKey>>,
     len: usize,
@@ -65,11 +67,19 @@ impl KeySet {
         self.len
     }
 
-    pub(crate) fn lookup(&self, kid: Option<&str>) -> Lookup<'_> {
+    /// The key for a token's `kid` and `algorithm`: by `kid`, and among keys sharing it, the one
+    /// whose family fits the algorithm (never "the first with that kid"). When none fits, the
+    /// first is returned, and the algorithm check refuses it.
+    pub(crate) fn lookup(&self, kid: Option<&str>, algorithm: Algorithm) -> Lookup<'_> {
         match kid {
-            Some(kid) => match self.by_kid.get(kid) {
-                Some(key) => Lookup::Found(key),
-                None => Lookup::UnknownKid,
+            Some(kid) => match self.by_kid.get(kid).map(Vec::as_slice) {
+                Some([only]) => Lookup::Found(only),
+                Some(keys @ [first, ..]) => Lookup::Found(
+                    keys.iter()
+                        .find(|key| key.permitted.contains(algorithm))
+                        .unwrap_or(first),
+                ),
+                _ => Lookup::UnknownKid,
             },
             None => match &self.sole {
                 Some(key) => Lookup::Found(key),
@@ -79,16 +89,20 @@ impl KeySet {
         }
     }
 
-    /// Adds a key. A repeated `kid` keeps the first member: lookups stay exact and never try
-    /// several keys.
+    /// Adds a key. A `kid` repeated within one key family keeps the first member: lookups stay
+    /// exact and never try several keys. Keys of different families may share a `kid`.
     pub(crate) fn insert(&mut self, kid: Option<Box<str>>, key: VerifyingKey) {
         let key = Arc::new(key);
         if let Some(kid) = kid {
-            if self.by_kid.contains_key(&kid) {
-                tracing::debug!("JWKS member skipped: repeated kid");
+            let keys = self.by_kid.entry(kid).or_default();
+            if keys
+                .iter()
+                .any(|other| other.permitted.same_family(key.permitted))
+            {
+                tracing::debug!("JWKS member skipped: repeated kid within one key family");
                 return;
             }
-            self.by_kid.insert(kid, key.clone());
+            keys.push(key.clone());
         }
         self.len += 1;
         self.sole = if self.len == 1 { Some(key) } else { None };
@@ -273,7 +287,6 @@ fn okp_key(member: &Value) -> Result<Parsed, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::Algorithm;
     use serde_json::json;
 
     fn ed_member(kid: &str) -> Value {
@@ -308,7 +321,10 @@ mod tests {
         let set = KeySet::from_jwks_json(document.to_string().as_bytes(), AlgorithmSet::ASYMMETRIC)
             .unwrap();
         assert_eq!(set.len(), 1);
-        assert!(matches!(set.lookup(Some("good")), Lookup::Found(_)));
+        assert!(matches!(
+            set.lookup(Some("good"), Algorithm::EdDSA),
+            Lookup::Found(_)
+        ));
     }
 
     #[test]
@@ -316,12 +332,24 @@ mod tests {
         let mut set = KeySet::default();
         let key =
             || VerifyingKey::unparsed(AlgorithmSet::ED25519, DecodingKey::from_ed_der(&[0; 32]));
-        assert!(matches!(set.lookup(None), Lookup::UnknownKid));
+        assert!(matches!(
+            set.lookup(None, Algorithm::EdDSA),
+            Lookup::UnknownKid
+        ));
         set.insert(Some("a".into()), key());
-        assert!(matches!(set.lookup(None), Lookup::Found(_)));
+        assert!(matches!(
+            set.lookup(None, Algorithm::EdDSA),
+            Lookup::Found(_)
+        ));
         set.insert(Some("b".into()), key());
-        assert!(matches!(set.lookup(None), Lookup::Ambiguous));
-        assert!(matches!(set.lookup(Some("B")), Lookup::UnknownKid));
+        assert!(matches!(
+            set.lookup(None, Algorithm::EdDSA),
+            Lookup::Ambiguous
+        ));
+        assert!(matches!(
+            set.lookup(Some("B"), Algorithm::EdDSA),
+            Lookup::UnknownKid
+        ));
     }
 
     #[test]

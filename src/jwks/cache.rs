@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use http::{HeaderMap, StatusCode, Uri};
+use jsonwebtoken::Algorithm;
 use tokio::sync::watch;
 
 use super::error::KeyError;
@@ -149,14 +150,14 @@ impl KeyCache {
     }
 
     /// The hot path: a lock-free read, plus at most a background refresh kick-off.
-    pub(crate) fn lookup(self: &Arc<Self>, kid: Option<&str>) -> Immediate {
+    pub(crate) fn lookup(self: &Arc<Self>, kid: Option<&str>, algorithm: Algorithm) -> Immediate {
         let now = self.clock.now();
         let guard = self.snapshot.load();
         if let Some(snapshot) = guard.as_ref().filter(|snapshot| now < snapshot.stale_until) {
             if now >= snapshot.refresh_at {
                 self.refresh_in_background(now);
             }
-            match snapshot.keys.lookup(kid) {
+            match snapshot.keys.lookup(kid, algorithm) {
                 Lookup::Found(key) => return Immediate::Key(key.clone()),
                 Lookup::Ambiguous => return Immediate::Rejected(KeyError::Ambiguous),
                 Lookup::UnknownKid => {}
@@ -167,7 +168,7 @@ impl KeyCache {
         }
         // A fetch may have stored a new set between the read above and the check: look again
         // before refusing, or a request racing a completed rotation would be refused.
-        match self.current_answer(kid) {
+        match self.current_answer(kid, algorithm) {
             Ok(key) => Immediate::Key(key),
             Err(kind) => Immediate::Rejected(kind),
         }
@@ -178,6 +179,7 @@ impl KeyCache {
     pub(crate) fn still_holds(
         self: &Arc<Self>,
         kid: Option<&str>,
+        algorithm: Algorithm,
         key: &Arc<VerifyingKey>,
     ) -> bool {
         let now = self.clock.now();
@@ -188,7 +190,7 @@ impl KeyCache {
         if now >= snapshot.refresh_at {
             self.refresh_in_background(now);
         }
-        matches!(snapshot.keys.lookup(kid), Lookup::Found(current) if Arc::ptr_eq(current, key))
+        matches!(snapshot.keys.lookup(kid, algorithm), Lookup::Found(current) if Arc::ptr_eq(current, key))
     }
 
     /// Waits for the in-flight fetch, or starts one if the cooldown allows, then looks again.
@@ -196,19 +198,24 @@ impl KeyCache {
     pub(crate) async fn lookup_after_refetch(
         self: &Arc<Self>,
         kid: Option<&str>,
+        algorithm: Algorithm,
     ) -> Result<Arc<VerifyingKey>, KeyError> {
         self.wait_for_attempt().await;
-        self.current_answer(kid)
+        self.current_answer(kid, algorithm)
     }
 
     /// The answer the current key set gives, with no fetch left to wait for.
-    fn current_answer(&self, kid: Option<&str>) -> Result<Arc<VerifyingKey>, KeyError> {
+    fn current_answer(
+        &self,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+    ) -> Result<Arc<VerifyingKey>, KeyError> {
         let now = self.clock.now();
         let guard = self.snapshot.load();
         let Some(snapshot) = guard.as_ref().filter(|snapshot| now < snapshot.stale_until) else {
             return Err(KeyError::Unavailable);
         };
-        match snapshot.keys.lookup(kid) {
+        match snapshot.keys.lookup(kid, algorithm) {
             Lookup::Found(key) => Ok(key.clone()),
             Lookup::Ambiguous => Err(KeyError::Ambiguous),
             Lookup::UnknownKid => Err(KeyError::Unknown),

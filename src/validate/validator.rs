@@ -90,7 +90,7 @@ impl PendingValidation {
             .validator
             .inner
             .keys
-            .lookup_after_refetch(self.token.kid.as_deref())
+            .lookup_after_refetch(self.token.kid.as_deref(), self.token.algorithm)
             .await
             .map_err(refusal_for)?;
         let auth =
@@ -217,7 +217,11 @@ impl Validator {
 
     fn with_key(&self, token: &str, compact: CompactToken, claims: RegisteredClaims) -> Outcome {
         let signing_input = &token[..compact.signing_input_len];
-        match self.inner.keys.lookup(compact.kid.as_deref()) {
+        match self
+            .inner
+            .keys
+            .lookup(compact.kid.as_deref(), compact.algorithm)
+        {
             Immediate::Key(key) => {
                 Outcome::Done(self.verify_and_check(signing_input, compact, claims, &key))
             }
@@ -258,11 +262,11 @@ impl Validator {
         }
         // The key set must still hold the very key that verified the signature (a due refresh
         // starts here as it would for a new token).
-        if self
-            .inner
-            .keys
-            .still_holds(token.key_id.as_deref(), &token.verified_with)
-        {
+        if self.inner.keys.still_holds(
+            token.key_id.as_deref(),
+            token.algorithm,
+            &token.verified_with,
+        ) {
             Recheck::Valid
         } else {
             Recheck::KeyChanged
