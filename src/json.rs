@@ -85,6 +85,13 @@ impl<'a> Members<'a> {
     }
 }
 
+/// `document` without a leading UTF-8 byte order mark. For documents an issuer serves
+/// (discovery, JWKS): RFC 8259 §8.1 lets a parser ignore one, and some servers add it. Never for
+/// a token's segments, where nothing but the JSON may stand.
+pub(crate) fn without_bom(document: &[u8]) -> &[u8] {
+    document.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(document)
+}
+
 /// The member `name` of the object `json`, without collecting the others.
 pub(crate) fn find<'a>(json: &'a [u8], name: &str) -> Result<Member<'a>, NotAnObject> {
     let mut member = Member::Absent;
@@ -195,6 +202,14 @@ mod tests {
         ));
         assert_eq!(members.get("b").text().as_deref(), Some("q\"uote"));
         assert_eq!(members.get("c").text(), None);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_only_where_asked() {
+        let with_bom = b"\xEF\xBB\xBF{\"a\":1}";
+        assert!(Members::parse(with_bom).is_err());
+        assert!(Members::parse(without_bom(with_bom)).is_ok());
+        assert_eq!(without_bom(b"{}"), b"{}");
     }
 
     #[test]

@@ -1185,3 +1185,55 @@ fn requests_racing_a_fetch_completion_are_never_refused() {
     }
     assert!(failures.is_empty(), "{}", failures.join("; "));
 }
+
+// --- a key replaced in place ----------------------------------------------------------------
+
+/// A development issuer that restarts keeps its `kid`s but not their key material. A token
+/// signed with the new key fails with the cached one: that may cause one refetch (within the
+/// cooldown that limits unknown kids), after which the new key verifies it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_replaced_in_place_verifies_after_one_refetch_within_the_cooldown() {
+    let (clock, issuer) = clocked_issuer().await;
+    let app = app(validator_for(&issuer, &clock));
+    let kid = issuer.kid(Algorithm::RS256).unwrap();
+    assert_ok(
+        &send(&app, &issuer.token().sign()).await,
+        "before the restart",
+    );
+    assert_eq!(issuer.jwks_fetches(), 1);
+
+    // The restart: new key material, published under the old kid.
+    issuer.rotate_keys().unwrap();
+    let mut replaced = issuer.public_jwk(Algorithm::RS256).unwrap();
+    replaced["kid"] = kid.clone().into();
+    issuer.set_jwks_body(Some(json!({"keys": [replaced]}).to_string().into_bytes()));
+    let new_token = token_with_kid(&issuer, Algorithm::RS256, &kid);
+
+    // Inside the cooldown: refused at once, no fetch.
+    send(&app, &new_token)
+        .await
+        .assert_invalid_token(ErrorKind::InvalidSignature);
+    assert_eq!(issuer.jwks_fetches(), 1);
+
+    clock.advance(PAST_COOLDOWN);
+    assert_ok(&send(&app, &new_token).await, "after one refetch");
+    assert_eq!(issuer.jwks_fetches(), 2, "exactly one refetch");
+
+    // A forged signature under the same kid right after: refused without another fetch.
+    let forged = format!("{}AAAA", &new_token[..new_token.len() - 4]);
+    send(&app, &forged)
+        .await
+        .assert_invalid_token(ErrorKind::InvalidSignature);
+    assert_no_jwks_fetch(&issuer, 2, "forged signature inside the cooldown").await;
+}
+
+/// RFC 8259 §8.1 lets a parser ignore a byte order mark, and some servers prepend one to the
+/// documents they serve: a key set served with one works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_set_served_with_a_byte_order_mark_is_read() {
+    let (clock, issuer) = clocked_issuer().await;
+    let jwks = json!({"keys": [issuer.public_jwk(Algorithm::RS256).unwrap()]}).to_string();
+    issuer.set_jwks_body(Some([&b"\xEF\xBB\xBF"[..], jwks.as_bytes()].concat()));
+    let app = app(validator_for(&issuer, &clock));
+    assert_ok(&send(&app, &issuer.token().sign()).await, "JWKS with a BOM");
+}

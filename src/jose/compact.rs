@@ -179,6 +179,8 @@ mod tests {
             ),
             (r#"["alg"]"#, ErrorKind::MalformedToken),
             (r#"{"alg":"RS256","x":1,"x":2}"#, ErrorKind::MalformedToken),
+            // A byte order mark is tolerated in an issuer's documents, never in a token.
+            ("\u{feff}{\"alg\":\"RS256\"}", ErrorKind::MalformedToken),
         ];
         for (header, expected) in cases {
             assert_eq!(

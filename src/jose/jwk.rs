@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::algorithm::{AlgorithmSet, parse_algorithm};
 
-use crate::json::Members;
+use crate::json::{self, Members};
 use crate::syntax::is_valid_kid;
 
 /// Base64url for key material in a JWKS document. The document comes from the configured issuer,
@@ -112,7 +112,7 @@ impl KeySet {
     /// Fails only when the document is not a JWKS at all; unusable members are skipped.
     pub(crate) fn from_jwks_json(document: &[u8], allowed: AlgorithmSet) -> Result<KeySet, String> {
         let not_a_jwks = || "the document is not a JSON object with one keys array".to_owned();
-        let document = Members::parse(document).map_err(|_| not_a_jwks())?;
+        let document = Members::parse(json::without_bom(document)).map_err(|_| not_a_jwks())?;
         let keys: Vec<Value> = document.get("keys").parse().ok_or_else(not_a_jwks)?;
         let mut set = KeySet::default();
         for member in &keys {

@@ -19,7 +19,7 @@ use super::error::KeyError;
 use super::fetch::{JwksFetcher, MAX_DOCUMENT_BYTES, check_url};
 use crate::clock::Clock;
 use crate::jose::{AlgorithmSet, KeySet, Lookup, VerifyingKey};
-use crate::json::Members;
+use crate::json::{self, Members};
 
 /// Timing of the key cache. See [`ValidatorBuilder`](crate::ValidatorBuilder) for each knob.
 #[derive(Debug, Clone)]
@@ -258,6 +258,12 @@ impl KeyCache {
         }
     }
 
+    /// Whether a fetch is under way or the cooldown would allow one now: for a key replaced in
+    /// place, as for an unknown `kid`.
+    pub(crate) fn refetch_possible(&self) -> bool {
+        self.fetch_possible(self.clock.now())
+    }
+
     fn fetch_possible(&self, now: Duration) -> bool {
         if self.remote.is_none() {
             return false;
@@ -484,7 +490,8 @@ async fn discover(fetcher: &dyn JwksFetcher, url: &Uri, issuer: &str) -> Result<
     let response = get_document(fetcher, url).await?;
     let not_a_configuration =
         || format!("GET {url}: not an OpenID configuration with issuer and jwks_uri");
-    let configuration = Members::parse(response.body()).map_err(|_| not_a_configuration())?;
+    let configuration =
+        Members::parse(json::without_bom(response.body())).map_err(|_| not_a_configuration())?;
     let (Some(named), Some(jwks_uri)) = (
         configuration.get("issuer").parse::<String>(),
         configuration.get("jwks_uri").parse::<String>(),

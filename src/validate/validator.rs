@@ -82,6 +82,9 @@ pub(crate) struct PendingValidation {
     claims: RegisteredClaims,
     /// Where to remember the token once verified, and the whole token.
     remember: Option<(Arc<TokenCache>, Box<str>)>,
+    /// The key the signature already failed with: after the refetch, only another key may
+    /// verify it.
+    failed_with: Option<Arc<VerifyingKey>>,
 }
 
 impl PendingValidation {
@@ -93,6 +96,13 @@ impl PendingValidation {
             .lookup_after_refetch(self.token.kid.as_deref(), self.token.algorithm)
             .await
             .map_err(refusal_for)?;
+        if self
+            .failed_with
+            .as_ref()
+            .is_some_and(|failed| Arc::ptr_eq(failed, &key))
+        {
+            return Err(ErrorKind::InvalidSignature);
+        }
         let auth =
             self.validator
                 .verify_and_check(&self.signing_input, self.token, self.claims, &key)?;
@@ -222,9 +232,23 @@ impl Validator {
             .keys
             .lookup(compact.kid.as_deref(), compact.algorithm)
         {
-            Immediate::Key(key) => {
-                Outcome::Done(self.verify_and_check(signing_input, compact, claims, &key))
-            }
+            Immediate::Key(key) => match self.verify(signing_input, &compact, &key) {
+                Ok(()) => Outcome::Done(self.check_claims(compact, claims, &key)),
+                // A known kid whose signature fails: the issuer may have replaced the key in
+                // place (a development IdP restarting). Like an unknown kid, this may cause
+                // one refetch, within the same cooldown, never more.
+                Err(ErrorKind::InvalidSignature) if self.inner.keys.refetch_possible() => {
+                    Outcome::AwaitKeys(Box::new(PendingValidation {
+                        validator: self.clone(),
+                        signing_input: signing_input.into(),
+                        token: compact,
+                        claims,
+                        remember: None,
+                        failed_with: Some(key),
+                    }))
+                }
+                Err(kind) => Outcome::Done(Err(kind)),
+            },
             Immediate::Rejected(error) => Outcome::Done(Err(refusal_for(error))),
             Immediate::AwaitRefetch => Outcome::AwaitKeys(Box::new(PendingValidation {
                 validator: self.clone(),
@@ -232,6 +256,7 @@ impl Validator {
                 token: compact,
                 claims,
                 remember: None,
+                failed_with: None,
             })),
         }
     }
@@ -243,6 +268,17 @@ impl Validator {
         claims: RegisteredClaims,
         key: &Arc<VerifyingKey>,
     ) -> Result<Authenticated, ErrorKind> {
+        self.verify(signing_input, &compact, key)?;
+        self.check_claims(compact, claims, key)
+    }
+
+    /// The key may be used with the token's algorithm, and the signature verifies.
+    fn verify(
+        &self,
+        signing_input: &str,
+        compact: &CompactToken,
+        key: &VerifyingKey,
+    ) -> Result<(), ErrorKind> {
         if !key.permitted.contains(compact.algorithm) {
             return Err(ErrorKind::KeyAlgorithmMismatch);
         }
@@ -250,8 +286,7 @@ impl Validator {
         self.inner
             .verifications
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        verify_signature(compact.algorithm, key, signing_input, &compact.signature)?;
-        self.check_claims(compact, claims, key)
+        verify_signature(compact.algorithm, key, signing_input, &compact.signature)
     }
 
     /// Checks a principal this validator verified before, for the token cache.
