@@ -137,3 +137,56 @@ async fn the_fully_specified_ed25519_name_works_in_the_token_and_the_jwk() {
         ErrorKind::KeyAlgorithmMismatch
     );
 }
+
+/// An RSA key published without `alg` is used with one algorithm: RS256 unless the API chooses
+/// another for its issuer.
+#[tokio::test]
+async fn rsa_keys_without_alg_verify_the_one_algorithm_the_issuer_is_configured_for() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let mut alg_less = issuer.public_jwk(Algorithm::PS256).unwrap();
+    alg_less.as_object_mut().unwrap().remove("alg");
+    alg_less["kid"] = "rsa".into();
+    let document = json!({"keys": [alg_less]}).to_string();
+    let ps256 = issuer
+        .token()
+        .algorithm(Algorithm::PS256)
+        .header("kid", "rsa")
+        .sign();
+
+    let by_default = issuer
+        .validator()
+        .jwks_document(document.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        by_default.validate(&ps256).await.unwrap_err().kind(),
+        ErrorKind::KeyAlgorithmMismatch
+    );
+
+    let chosen = issuer
+        .validator()
+        .jwks_document(document.clone())
+        .rsa_keys_without_alg(Algorithm::PS256)
+        .build()
+        .unwrap();
+    assert!(chosen.validate(&ps256).await.is_ok());
+
+    // Not an RSA algorithm, or not allowed: a configuration error.
+    assert!(
+        issuer
+            .validator()
+            .jwks_document(document.clone())
+            .rsa_keys_without_alg(Algorithm::ES256)
+            .build()
+            .is_err()
+    );
+    assert!(
+        issuer
+            .validator()
+            .jwks_document(document)
+            .algorithms([Algorithm::RS256])
+            .rsa_keys_without_alg(Algorithm::PS256)
+            .build()
+            .is_err()
+    );
+}

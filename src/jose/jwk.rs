@@ -108,20 +108,40 @@ impl KeySet {
         self.sole = if self.len == 1 { Some(key) } else { None };
     }
 
-    /// Parses a JWKS document, keeping the members usable with `allowed`.
+    /// Parses a JWKS document, keeping the members usable under `rules`.
     /// Fails only when the document is not a JWKS at all; unusable members are skipped.
-    pub(crate) fn from_jwks_json(document: &[u8], allowed: AlgorithmSet) -> Result<KeySet, String> {
+    pub(crate) fn from_jwks_json(document: &[u8], rules: KeyRules) -> Result<KeySet, String> {
         let not_a_jwks = || "the document is not a JSON object with one keys array".to_owned();
         let document = Members::parse(json::without_bom(document)).map_err(|_| not_a_jwks())?;
         let keys: Vec<Value> = document.get("keys").parse().ok_or_else(not_a_jwks)?;
         let mut set = KeySet::default();
         for member in &keys {
-            match parse_member(member, allowed) {
+            match parse_member(member, rules) {
                 Ok((kid, key)) => set.insert(kid, key),
                 Err(reason) => tracing::debug!(reason, "JWKS member skipped"),
             }
         }
         Ok(set)
+    }
+}
+
+/// What the API allows of a key set's members.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyRules {
+    /// The algorithms tokens may use.
+    pub(crate) allowed: AlgorithmSet,
+    /// The one algorithm of RSA keys published without `alg`; `None`: the first allowed, RS256
+    /// before RS384 ... PS512.
+    pub(crate) rsa_without_alg: Option<Algorithm>,
+}
+
+impl KeyRules {
+    /// The default rules for `allowed`.
+    pub(crate) fn allowing(allowed: AlgorithmSet) -> Self {
+        KeyRules {
+            allowed,
+            rsa_without_alg: None,
+        }
     }
 }
 
@@ -148,8 +168,9 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 
 fn parse_member(
     member: &Value,
-    allowed: AlgorithmSet,
+    rules: KeyRules,
 ) -> Result<(Option<Box<str>>, VerifyingKey), &'static str> {
+    let allowed = rules.allowed;
     if !member.is_object() {
         return Err("member is not an object");
     }
@@ -177,7 +198,8 @@ fn parse_member(
     };
 
     // Each key is used with exactly one algorithm (RFC 8725 §3.1): its own `alg`, or else the
-    // first allowed algorithm of its family (for RSA: RS256 before RS384 ... PS512).
+    // one the API chose for RSA keys without `alg`, or else the first allowed algorithm of its
+    // family (for RSA: RS256 before RS384 ... PS512).
     let permitted = match optional_str(member, "alg")? {
         Some(name) => {
             let alg = parse_algorithm(name).ok_or("alg is unknown")?;
@@ -187,7 +209,24 @@ fn parse_member(
             }
             only.intersect(allowed)
         }
-        None => family.intersect(allowed).first(),
+        None => {
+            let chosen = match rules.rsa_without_alg {
+                Some(algorithm) if family == AlgorithmSet::RSA => AlgorithmSet::of([algorithm]),
+                _ => family.intersect(allowed).first(),
+            };
+            let permitted = chosen.intersect(allowed);
+            if family == AlgorithmSet::RSA
+                && let Some(algorithm) = permitted.single()
+            {
+                tracing::info!(
+                    target: "scopegate",
+                    kid = optional_str(member, "kid").ok().flatten().unwrap_or(""),
+                    algorithm = super::algorithm::algorithm_name(algorithm),
+                    "an RSA key without alg verifies this algorithm only (ValidatorBuilder::rsa_keys_without_alg chooses another)"
+                );
+            }
+            permitted
+        }
     };
     if permitted.is_empty() {
         return Err("the key fits no allowed algorithm");
@@ -310,16 +349,21 @@ mod tests {
             json!({"kty": "XYZ"}),
             json!("not an object"),
         ];
-        assert!(KeySet::from_jwks_json(b"[[]]", AlgorithmSet::ASYMMETRIC).is_err());
+        assert!(
+            KeySet::from_jwks_json(b"[[]]", KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).is_err()
+        );
         for case in &cases {
             assert!(
-                parse_member(case, AlgorithmSet::ASYMMETRIC).is_err(),
+                parse_member(case, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).is_err(),
                 "{case}"
             );
         }
         let document = json!({"keys": [cases[0], cases[1], good, cases[3]]});
-        let set = KeySet::from_jwks_json(document.to_string().as_bytes(), AlgorithmSet::ASYMMETRIC)
-            .unwrap();
+        let set = KeySet::from_jwks_json(
+            document.to_string().as_bytes(),
+            KeyRules::allowing(AlgorithmSet::ASYMMETRIC),
+        )
+        .unwrap();
         assert_eq!(set.len(), 1);
         assert!(matches!(
             set.lookup(Some("good"), Algorithm::EdDSA),
@@ -358,24 +402,24 @@ mod tests {
         let n2048 = engine.encode([0xC5u8; 256]);
         let n1024 = engine.encode([0xC5u8; 128]);
         let ok = json!({"kty": "RSA", "n": n2048, "e": "AQAB"});
-        let (_, key) = parse_member(&ok, AlgorithmSet::ASYMMETRIC).unwrap();
+        let (_, key) = parse_member(&ok, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).unwrap();
         // Without its own alg, a key gets exactly one: the first allowed of its family.
         assert_eq!(key.permitted, AlgorithmSet::of([Algorithm::RS256]));
         let ps_only = AlgorithmSet::of([Algorithm::PS256, Algorithm::PS384]);
-        let (_, key) = parse_member(&ok, ps_only).unwrap();
+        let (_, key) = parse_member(&ok, KeyRules::allowing(ps_only)).unwrap();
         assert_eq!(key.permitted, AlgorithmSet::of([Algorithm::PS256]));
         for n in ["", "AA", "AAAA"] {
             let zero = json!({"kty": "RSA", "n": n, "e": "AQAB"});
             assert!(
-                parse_member(&zero, AlgorithmSet::ASYMMETRIC).is_err(),
+                parse_member(&zero, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).is_err(),
                 "{n:?}"
             );
         }
         let n8200 = engine.encode([0xC5u8; 1025]);
         let huge = json!({"kty": "RSA", "n": n8200, "e": "AQAB"});
-        assert!(parse_member(&huge, AlgorithmSet::ASYMMETRIC).is_err());
+        assert!(parse_member(&huge, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).is_err());
         let padded = json!({"kty": "RSA", "n": engine.encode([[0u8].as_slice(), &[0xC5; 256]].concat()), "e": "AQAB"});
-        assert!(parse_member(&padded, AlgorithmSet::ASYMMETRIC).is_ok());
+        assert!(parse_member(&padded, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).is_ok());
         for (n, e) in [
             (&n1024, "AQAB"),
             (&n2048, "AQ"),
@@ -384,16 +428,17 @@ mod tests {
         ] {
             let member = json!({"kty": "RSA", "n": n, "e": e});
             assert!(
-                parse_member(&member, AlgorithmSet::ASYMMETRIC).is_err(),
+                parse_member(&member, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).is_err(),
                 "{member}"
             );
         }
         // An RSA key may not be used for ES256 even when its alg says so.
         let mislabelled = json!({"kty": "RSA", "n": n2048, "e": "AQAB", "alg": "ES256"});
-        assert!(parse_member(&mislabelled, AlgorithmSet::ASYMMETRIC).is_err());
+        assert!(parse_member(&mislabelled, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).is_err());
         // Its own alg narrows it to one algorithm.
         let labelled = json!({"kty": "RSA", "n": n2048, "e": "AQAB", "alg": "PS256"});
-        let (_, key) = parse_member(&labelled, AlgorithmSet::ASYMMETRIC).unwrap();
+        let (_, key) =
+            parse_member(&labelled, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).unwrap();
         assert!(key.permitted.contains(Algorithm::PS256));
         assert!(!key.permitted.contains(Algorithm::RS256));
     }

@@ -11,4 +11,4 @@ pub(crate) use algorithm::AlgorithmSet;
 #[cfg(feature = "test-util")]
 pub(crate) use algorithm::algorithm_name;
 pub(crate) use compact::{CompactToken, TokenType, parse, unverified_payload};
-pub(crate) use jwk::{KeySet, Lookup, VerifyingKey};
+pub(crate) use jwk::{KeyRules, KeySet, Lookup, VerifyingKey};

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use super::error::KeyError;
 use super::fetch::{JwksFetcher, MAX_DOCUMENT_BYTES, check_url};
 use crate::clock::Clock;
-use crate::jose::{AlgorithmSet, KeySet, Lookup, VerifyingKey};
+use crate::jose::{AlgorithmSet, KeyRules, KeySet, Lookup, VerifyingKey};
 use crate::json::{self, Members};
 
 /// Timing of the key cache. See [`ValidatorBuilder`](crate::ValidatorBuilder) for each knob.
@@ -91,7 +91,7 @@ pub(crate) struct KeyCache {
     remote: Option<(Remote, Arc<dyn JwksFetcher>)>,
     policy: CachePolicy,
     clock: Arc<dyn Clock>,
-    allowed: AlgorithmSet,
+    rules: KeyRules,
 }
 
 impl KeyCache {
@@ -111,7 +111,7 @@ impl KeyCache {
             policy: CachePolicy::default(),
             clock,
             // Only fetched sets are filtered here; a fixed set was filtered when it was built.
-            allowed: AlgorithmSet::default(),
+            rules: KeyRules::allowing(AlgorithmSet::default()),
         }
     }
 
@@ -121,7 +121,7 @@ impl KeyCache {
         fetcher: Arc<dyn JwksFetcher>,
         policy: CachePolicy,
         clock: Arc<dyn Clock>,
-        allowed: AlgorithmSet,
+        rules: KeyRules,
     ) -> Self {
         KeyCache {
             snapshot: ArcSwapOption::empty(),
@@ -131,7 +131,7 @@ impl KeyCache {
             remote: Some((remote, fetcher)),
             policy,
             clock,
-            allowed,
+            rules,
         }
     }
 
@@ -390,7 +390,7 @@ impl KeyCache {
 
     async fn fetch_jwks(&self, fetcher: &dyn JwksFetcher, url: &Uri) -> Result<(), String> {
         let response = get_document(fetcher, url).await?;
-        let keys = KeySet::from_jwks_json(response.body(), self.allowed)
+        let keys = KeySet::from_jwks_json(response.body(), self.rules)
             .map_err(|reason| format!("GET {url}: {reason}"))?;
         if keys.len() == 0 {
             return Err(format!("GET {url}: the key set has no usable key"));
@@ -517,7 +517,7 @@ mod tests {
             Arc::new(Unreachable),
             policy,
             Arc::new(SystemClock),
-            AlgorithmSet::ASYMMETRIC,
+            KeyRules::allowing(AlgorithmSet::ASYMMETRIC),
         )
     }
 

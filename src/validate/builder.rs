@@ -9,7 +9,7 @@ use super::validator::{Settings, Validator};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::grant::ScopeSource;
-use crate::jose::{AlgorithmSet, KeySet, VerifyingKey};
+use crate::jose::{AlgorithmSet, KeyRules, KeySet, VerifyingKey};
 use crate::jwks::{CachePolicy, JwksFetcher, KeyCache, Remote, check_url};
 
 /// The default cap on a token's length, in bytes.
@@ -43,6 +43,7 @@ pub struct ValidatorBuilder {
     issuer: String,
     audiences: Vec<String>,
     algorithms: Option<Vec<Algorithm>>,
+    rsa_without_alg: Option<Algorithm>,
     hmac_secrets: Vec<(Algorithm, Option<String>, Vec<u8>)>,
     leeway: Duration,
     max_lifetime: Option<Duration>,
@@ -62,6 +63,7 @@ impl ValidatorBuilder {
             issuer,
             audiences: Vec::new(),
             algorithms: None,
+            rsa_without_alg: None,
             hmac_secrets: Vec::new(),
             leeway: DEFAULT_LEEWAY,
             max_lifetime: None,
@@ -111,6 +113,16 @@ impl ValidatorBuilder {
         if matches!(self.source, KeySource::Discovery) {
             self.source = KeySource::Jwks(br#"{"keys":[]}"#.to_vec());
         }
+        self
+    }
+
+    /// The one algorithm RSA keys published without `alg` verify. Each key is used with exactly
+    /// one algorithm (RFC 8725 §3.1); without this choice an RSA key without `alg` verifies the
+    /// first allowed of RS256, RS384, RS512, PS256, PS384, PS512 (RS256 by default), and each
+    /// such key is logged once when its key set is loaded (target `scopegate`). An issuer that
+    /// signs PS256 with alg-less keys needs `rsa_keys_without_alg(Algorithm::PS256)`.
+    pub fn rsa_keys_without_alg(mut self, algorithm: Algorithm) -> Self {
+        self.rsa_without_alg = Some(algorithm);
         self
     }
 
@@ -314,11 +326,29 @@ impl ValidatorBuilder {
                     fetcher,
                     self.cache.clone(),
                     self.clock.clone(),
-                    asymmetric,
+                    self.key_rules(asymmetric)?,
                 );
                 Ok((cache, asymmetric))
             }
         }
+    }
+
+    /// What a key set's members may be used with.
+    fn key_rules(&self, asymmetric: AlgorithmSet) -> Result<KeyRules, ConfigError> {
+        if let Some(algorithm) = self.rsa_without_alg {
+            let only = AlgorithmSet::of([algorithm]);
+            if !only.same_family(AlgorithmSet::of([Algorithm::RS256]))
+                || only.intersect(asymmetric).is_empty()
+            {
+                return Err(ConfigError::new(
+                    "rsa_keys_without_alg() takes an RSA algorithm (RS256 ... PS512) that algorithms() allows",
+                ));
+            }
+        }
+        Ok(KeyRules {
+            allowed: asymmetric,
+            rsa_without_alg: self.rsa_without_alg,
+        })
     }
 
     /// `{issuer}/.well-known/openid-configuration`.
@@ -340,7 +370,7 @@ impl ValidatorBuilder {
         document: &[u8],
         asymmetric: AlgorithmSet,
     ) -> Result<(KeyCache, AlgorithmSet), ConfigError> {
-        let mut keys = KeySet::from_jwks_json(document, asymmetric)
+        let mut keys = KeySet::from_jwks_json(document, self.key_rules(asymmetric)?)
             .map_err(|reason| ConfigError::new(format!("the JWKS document: {reason}")))?;
         let mut algorithms = asymmetric;
         for (algorithm, kid, secret) in &self.hmac_secrets {
@@ -373,6 +403,7 @@ impl std::fmt::Debug for ValidatorBuilder {
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
             .field("algorithms", &self.algorithms)
+            .field("rsa_without_alg", &self.rsa_without_alg)
             .field("hmac_secrets", &self.hmac_secrets.len())
             .field("leeway", &self.leeway)
             .field("max_lifetime", &self.max_lifetime)
