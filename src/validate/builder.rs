@@ -42,6 +42,7 @@ enum KeySource {
 pub struct ValidatorBuilder {
     issuer: String,
     audiences: Vec<String>,
+    cognito_clients: Vec<String>,
     algorithms: Option<Vec<Algorithm>>,
     rsa_without_alg: Option<Algorithm>,
     hmac_secrets: Vec<(Algorithm, Option<String>, Vec<u8>)>,
@@ -62,6 +63,7 @@ impl ValidatorBuilder {
         ValidatorBuilder {
             issuer,
             audiences: Vec::new(),
+            cognito_clients: Vec::new(),
             algorithms: None,
             rsa_without_alg: None,
             hmac_secrets: Vec::new(),
@@ -82,6 +84,26 @@ impl ValidatorBuilder {
     /// At least one is required.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
+        self
+    }
+
+    /// AWS Cognito: accepts access tokens of this app client. Cognito access tokens carry no
+    /// `aud`; the app client is in `client_id` and `token_use` is `"access"`. With at least one
+    /// app client configured, every token must have `token_use` `"access"` (so a Cognito ID
+    /// token, whose `aud` is the app client, never passes) and a `client_id` among these; a
+    /// token that also has `aud` must match [`audience`](Self::audience) as well. Call again for
+    /// several app clients; an audience is then optional.
+    ///
+    /// ```
+    /// use scopegate::Validator;
+    ///
+    /// let validator = Validator::builder("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123")
+    ///     .cognito_app_client("1example23456789")
+    ///     .build()?;
+    /// # Ok::<(), scopegate::ConfigError>(())
+    /// ```
+    pub fn cognito_app_client(mut self, client_id: impl Into<String>) -> Self {
+        self.cognito_clients.push(client_id.into());
         self
     }
 
@@ -246,6 +268,7 @@ impl ValidatorBuilder {
         Ok(Validator::from_settings(Settings {
             issuer: self.issuer.into(),
             audiences: self.audiences.into_iter().map(Box::from).collect(),
+            cognito_clients: self.cognito_clients.into_iter().map(Box::from).collect(),
             algorithms,
             leeway: seconds(self.leeway),
             max_lifetime: self.max_lifetime.map(seconds),
@@ -265,9 +288,15 @@ impl ValidatorBuilder {
         if self.issuer.is_empty() {
             return Err(ConfigError::new("the issuer is empty"));
         }
-        if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
+        let named = self.audiences.len() + self.cognito_clients.len();
+        let empty = self
+            .audiences
+            .iter()
+            .chain(&self.cognito_clients)
+            .any(String::is_empty);
+        if named == 0 || empty {
             return Err(ConfigError::new(
-                "at least one non-empty audience is required",
+                "at least one non-empty audience (or Cognito app client) is required",
             ));
         }
         if self.leeway > MAX_LEEWAY {
@@ -402,6 +431,7 @@ impl std::fmt::Debug for ValidatorBuilder {
         f.debug_struct("ValidatorBuilder")
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
+            .field("cognito_clients", &self.cognito_clients)
             .field("algorithms", &self.algorithms)
             .field("rsa_without_alg", &self.rsa_without_alg)
             .field("hmac_secrets", &self.hmac_secrets.len())

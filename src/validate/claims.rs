@@ -21,6 +21,8 @@ pub(crate) struct RegisteredClaims {
     pub(crate) jti: Option<Value>,
     pub(crate) client_id: Option<Value>,
     pub(crate) azp: Option<Value>,
+    /// AWS Cognito's `access` or `id`.
+    pub(crate) token_use: Option<Value>,
     /// One slot per scope source, in order: where the claim's raw JSON lies in the payload.
     pub(crate) scope_claims: Vec<Option<Range<usize>>>,
 }
@@ -50,6 +52,7 @@ impl RegisteredClaims {
                 "jti" => &mut claims.jti,
                 "client_id" => &mut claims.client_id,
                 "azp" => &mut claims.azp,
+                "token_use" => &mut claims.token_use,
                 other => {
                     let index = sources.iter().position(|source| source.name() == other);
                     if let Some(slot) = index.and_then(|index| claims.scope_claims.get_mut(index)) {

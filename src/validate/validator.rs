@@ -44,6 +44,8 @@ pub struct Validator {
 pub(crate) struct Settings {
     pub(crate) issuer: Arc<str>,
     pub(crate) audiences: Box<[Box<str>]>,
+    /// Cognito mode: the app clients whose access tokens (no `aud`) are accepted.
+    pub(crate) cognito_clients: Box<[Box<str>]>,
     pub(crate) algorithms: AlgorithmSet,
     pub(crate) leeway: i64,
     pub(crate) max_lifetime: Option<i64>,
@@ -316,13 +318,27 @@ impl Validator {
         key: &Arc<VerifyingKey>,
     ) -> Result<Authenticated, ErrorKind> {
         let settings = &*self.inner;
-        let audience = audiences(&claims.aud).ok_or(ErrorKind::AudienceMismatch)?;
-        if !audience
-            .iter()
-            .any(|aud| settings.audiences.iter().any(|ours| **ours == **aud))
-        {
-            return Err(ErrorKind::AudienceMismatch);
-        }
+        let cognito = !settings.cognito_clients.is_empty();
+        let audience = match &claims.aud {
+            // Cognito access tokens carry no `aud`: the app client and `token_use` stand in.
+            None if cognito => {
+                self.check_cognito(&claims)?;
+                Vec::new()
+            }
+            _ => {
+                if cognito {
+                    self.check_cognito(&claims)?;
+                }
+                let audience = audiences(&claims.aud).ok_or(ErrorKind::AudienceMismatch)?;
+                if !audience
+                    .iter()
+                    .any(|aud| settings.audiences.iter().any(|ours| **ours == **aud))
+                {
+                    return Err(ErrorKind::AudienceMismatch);
+                }
+                audience
+            }
+        };
         let times = self.check_times(&claims)?;
         let subject = optional_string(&claims.sub)?.map(str::to_owned);
         let jwt_id = optional_string(&claims.jti)?.map(str::to_owned);
@@ -353,6 +369,26 @@ impl Validator {
             granted: OnceLock::new(),
             verified_with: key.clone(),
         }))
+    }
+
+    /// Cognito mode: `token_use` must be `access` (an ID token's `aud` is the app client, so it
+    /// must never pass as an access token), and `client_id` one of the configured app clients.
+    fn check_cognito(&self, claims: &RegisteredClaims) -> Result<(), ErrorKind> {
+        if !matches!(&claims.token_use, Some(serde_json::Value::String(used)) if used == "access") {
+            return Err(ErrorKind::WrongTokenType);
+        }
+        match optional_string(&claims.client_id)? {
+            Some(client)
+                if self
+                    .inner
+                    .cognito_clients
+                    .iter()
+                    .any(|ours| **ours == *client) =>
+            {
+                Ok(())
+            }
+            _ => Err(ErrorKind::AudienceMismatch),
+        }
     }
 
     /// `exp`, `nbf`, `iat` with the leeway, and the optional lifetime and age limits.

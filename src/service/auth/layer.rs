@@ -83,7 +83,9 @@ impl AuthLayer {
         let issuers = validator.into();
         AuthLayer {
             state: Arc::new(LayerState {
-                realm: Realm::new(issuers.default_realm()),
+                realm: Some(issuers.default_realm())
+                    .filter(|realm| !realm.is_empty())
+                    .and_then(Realm::new),
                 issuers,
                 allow_anonymous: false,
                 access: Arc::default(),
