@@ -4,6 +4,7 @@
 //! discovery by default. It is public for [`JwksFetcher`], to bring your own HTTP client.
 
 mod cache;
+mod document;
 mod error;
 mod fetch;
 

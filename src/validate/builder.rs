@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
+use super::tenants::{IssuerTemplate, PLACEHOLDER, TenantFilter};
 use super::validator::{Settings, Validator};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
@@ -43,6 +44,7 @@ pub struct ValidatorBuilder {
     issuer: String,
     audiences: Vec<String>,
     cognito_clients: Vec<String>,
+    tenants: Option<TenantFilter>,
     algorithms: Option<Vec<Algorithm>>,
     rsa_without_alg: Option<Algorithm>,
     hmac_secrets: Vec<(Algorithm, Option<String>, Vec<u8>)>,
@@ -64,6 +66,7 @@ impl ValidatorBuilder {
             issuer,
             audiences: Vec::new(),
             cognito_clients: Vec::new(),
+            tenants: None,
             algorithms: None,
             rsa_without_alg: None,
             hmac_secrets: Vec::new(),
@@ -104,6 +107,38 @@ impl ValidatorBuilder {
     /// ```
     pub fn cognito_app_client(mut self, client_id: impl Into<String>) -> Self {
         self.cognito_clients.push(client_id.into());
+        self
+    }
+
+    /// For an issuer template (`https://login.microsoftonline.com/{tenantid}/v2.0`): the tenants
+    /// whose tokens are accepted. A token's `iss` must be the template with its own `tid`
+    /// claim in place of `{tenantid}`, and `tid` one of these. One key set serves every tenant:
+    /// give its URL with [`jwks_url`](Self::jwks_url) (Entra:
+    /// `https://login.microsoftonline.com/common/discovery/v2.0/keys`).
+    ///
+    /// ```
+    /// use scopegate::Validator;
+    ///
+    /// let validator = Validator::builder("https://login.microsoftonline.com/{tenantid}/v2.0")
+    ///     .jwks_url("https://login.microsoftonline.com/common/discovery/v2.0/keys")
+    ///     .audience("api://rooms")
+    ///     .tenants(["72f988bf-86f1-41af-91ab-2d7cd011db47"])
+    ///     .build()?;
+    /// # Ok::<(), scopegate::ConfigError>(())
+    /// ```
+    pub fn tenants(mut self, tenants: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let tenants: Vec<Box<str>> = tenants
+            .into_iter()
+            .map(|tenant| tenant.into().into_boxed_str())
+            .collect();
+        self.tenants = Some(TenantFilter::List(tenants.into()));
+        self
+    }
+
+    /// For an issuer template: decides which tenants' tokens are accepted (a lookup in your
+    /// customer database, say), instead of a fixed [`tenants`](Self::tenants) list.
+    pub fn tenant_filter(mut self, accepts: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.tenants = Some(TenantFilter::Callback(std::sync::Arc::new(accepts)));
         self
     }
 
@@ -262,6 +297,7 @@ impl ValidatorBuilder {
     /// does not fail startup.
     pub fn build(self) -> Result<Validator, ConfigError> {
         self.check_limits()?;
+        let template = self.issuer_template()?;
         let asymmetric = self.asymmetric_algorithms()?;
         let (keys, algorithms) = self.key_cache(asymmetric)?;
         let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
@@ -269,6 +305,7 @@ impl ValidatorBuilder {
             issuer: self.issuer.into(),
             audiences: self.audiences.into_iter().map(Box::from).collect(),
             cognito_clients: self.cognito_clients.into_iter().map(Box::from).collect(),
+            template,
             algorithms,
             leeway: seconds(self.leeway),
             max_lifetime: self.max_lifetime.map(seconds),
@@ -362,6 +399,35 @@ impl ValidatorBuilder {
         }
     }
 
+    /// The issuer template, for a multi-tenant issuer: with its tenants, and never through
+    /// discovery (a template names no one document).
+    fn issuer_template(&self) -> Result<Option<IssuerTemplate>, ConfigError> {
+        let tenants = self
+            .tenants
+            .clone()
+            .unwrap_or_else(|| TenantFilter::List(Vec::new().into()));
+        let template = match IssuerTemplate::parse(&self.issuer, tenants) {
+            None if self.tenants.is_some() => {
+                return Err(ConfigError::new(format!(
+                    "tenants() needs an issuer template holding {PLACEHOLDER}"
+                )));
+            }
+            None => return Ok(None),
+            Some(template) => template.map_err(ConfigError::new)?,
+        };
+        if self.tenants.is_none() {
+            return Err(ConfigError::new(
+                "an issuer template needs tenants() or tenant_filter(): accepting every tenant's tokens is never the default",
+            ));
+        }
+        if matches!(self.source, KeySource::Discovery) {
+            return Err(ConfigError::new(
+                "an issuer template needs jwks_url() or jwks_document(): discovery cannot start from a template",
+            ));
+        }
+        Ok(Some(template))
+    }
+
     /// What a key set's members may be used with.
     fn key_rules(&self, asymmetric: AlgorithmSet) -> Result<KeyRules, ConfigError> {
         if let Some(algorithm) = self.rsa_without_alg {
@@ -432,6 +498,7 @@ impl std::fmt::Debug for ValidatorBuilder {
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
             .field("cognito_clients", &self.cognito_clients)
+            .field("tenants", &self.tenants.is_some())
             .field("algorithms", &self.algorithms)
             .field("rsa_without_alg", &self.rsa_without_alg)
             .field("hmac_secrets", &self.hmac_secrets.len())

@@ -21,6 +21,8 @@ pub(crate) struct RegisteredClaims {
     pub(crate) jti: Option<Value>,
     pub(crate) client_id: Option<Value>,
     pub(crate) azp: Option<Value>,
+    /// Microsoft Entra ID's tenant, for issuer templates.
+    pub(crate) tid: Option<Value>,
     /// AWS Cognito's `access` or `id`.
     pub(crate) token_use: Option<Value>,
     /// One slot per scope source, in order: where the claim's raw JSON lies in the payload.
@@ -53,6 +55,7 @@ impl RegisteredClaims {
                 "client_id" => &mut claims.client_id,
                 "azp" => &mut claims.azp,
                 "token_use" => &mut claims.token_use,
+                "tid" => &mut claims.tid,
                 other => {
                     let index = sources.iter().position(|source| source.name() == other);
                     if let Some(slot) = index.and_then(|index| claims.scope_claims.get_mut(index)) {

@@ -40,6 +40,8 @@ struct Inner {
     /// when `by_issuer` is empty.
     first: Validator,
     by_issuer: HashMap<Box<str>, Validator>,
+    /// Multi-tenant issuers (`.../{tenantid}/v2.0`), chosen when `iss` fits their template.
+    templates: Vec<Validator>,
     max_token_bytes: usize,
     /// Tokens verified before; `None` when turned off.
     tokens: Option<Arc<TokenCache>>,
@@ -54,8 +56,11 @@ impl Issuers {
             .next()
             .ok_or_else(|| ConfigError::new("Issuers::new needs at least one validator"))?;
         let mut by_issuer = HashMap::new();
+        let mut templates = Vec::new();
         let mut max_token_bytes = first.max_token_bytes();
+        let mut several = false;
         for validator in validators {
+            several = true;
             if validator.issuer() == first.issuer() || by_issuer.contains_key(validator.issuer()) {
                 return Err(ConfigError::new(format!(
                     "issuer {:?} is listed twice",
@@ -63,15 +68,24 @@ impl Issuers {
                 )));
             }
             max_token_bytes = max_token_bytes.max(validator.max_token_bytes());
-            by_issuer.insert(Box::from(validator.issuer()), validator);
+            if validator.template().is_some() {
+                templates.push(validator);
+            } else {
+                by_issuer.insert(Box::from(validator.issuer()), validator);
+            }
         }
-        if !by_issuer.is_empty() {
-            by_issuer.insert(Box::from(first.issuer()), first.clone());
+        if several {
+            if first.template().is_some() {
+                templates.insert(0, first.clone());
+            } else {
+                by_issuer.insert(Box::from(first.issuer()), first.clone());
+            }
         }
         Ok(Issuers {
             inner: Arc::new(Inner {
                 first,
                 by_issuer,
+                templates,
                 max_token_bytes,
                 tokens: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES).map(Arc::new),
             }),
@@ -95,6 +109,7 @@ impl Issuers {
             inner: Arc::new(Inner {
                 first: inner.first.clone(),
                 by_issuer: inner.by_issuer.clone(),
+                templates: inner.templates.clone(),
                 max_token_bytes: inner.max_token_bytes,
                 tokens: TokenCache::new(max_bytes).map(Arc::new),
             }),
@@ -106,7 +121,7 @@ impl Issuers {
     /// checks everything again).
     fn select(&self, token: &str) -> Result<&Validator, ErrorKind> {
         let inner = &*self.inner;
-        if inner.by_issuer.is_empty() {
+        if inner.by_issuer.is_empty() && inner.templates.is_empty() {
             return Ok(&inner.first);
         }
         let payload = unverified_payload(token, inner.max_token_bytes)?;
@@ -115,9 +130,17 @@ impl Issuers {
             .ok()
             .and_then(|member| member.parse::<String>())
             .ok_or(ErrorKind::IssuerMismatch)?;
+        // An exact issuer first; then a template it could be (the validator checks `tid`).
         inner
             .by_issuer
             .get(issuer.as_str())
+            .or_else(|| {
+                inner.templates.iter().find(|validator| {
+                    validator
+                        .template()
+                        .is_some_and(|template| template.could_be(&issuer))
+                })
+            })
             .ok_or(ErrorKind::IssuerMismatch)
     }
 
@@ -171,6 +194,7 @@ impl From<Validator> for Issuers {
             inner: Arc::new(Inner {
                 first: validator,
                 by_issuer: HashMap::new(),
+                templates: Vec::new(),
                 max_token_bytes,
                 tokens: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES).map(Arc::new),
             }),

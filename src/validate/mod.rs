@@ -4,6 +4,7 @@ mod backend;
 mod builder;
 mod claims;
 mod issuers;
+mod tenants;
 mod token_cache;
 mod validator;
 

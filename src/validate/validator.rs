@@ -7,6 +7,7 @@ use super::builder::ValidatorBuilder;
 use super::claims::{
     RegisteredClaims, Rounding, audiences, numeric_date, optional_date, optional_string,
 };
+use super::tenants::IssuerTemplate;
 use super::token_cache::TokenCache;
 use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
@@ -44,6 +45,8 @@ pub struct Validator {
 pub(crate) struct Settings {
     pub(crate) issuer: Arc<str>,
     pub(crate) audiences: Box<[Box<str>]>,
+    /// For a multi-tenant issuer (`.../{tenantid}/v2.0`): the template and accepted tenants.
+    pub(crate) template: Option<IssuerTemplate>,
     /// Cognito mode: the app clients whose access tokens (no `aud`) are accepted.
     pub(crate) cognito_clients: Box<[Box<str>]>,
     pub(crate) algorithms: AlgorithmSet,
@@ -165,6 +168,11 @@ impl Validator {
         &self.inner.issuer
     }
 
+    /// The issuer template of a multi-tenant issuer.
+    pub(crate) fn template(&self) -> Option<&IssuerTemplate> {
+        self.inner.template.as_ref()
+    }
+
     /// The first configured audience: the default realm of challenges.
     pub(crate) fn first_audience(&self) -> &str {
         self.inner.audiences.first().map_or("", |audience| audience)
@@ -221,9 +229,17 @@ impl Validator {
         if !typ_ok {
             return Err(ErrorKind::WrongTokenType);
         }
-        match optional_string(&claims.iss) {
-            Ok(Some(iss)) if iss == &*settings.issuer => Ok((compact, claims)),
-            _ => Err(ErrorKind::IssuerMismatch),
+        let issuer_ok = match (optional_string(&claims.iss), &settings.template) {
+            (Ok(Some(iss)), None) => iss == &*settings.issuer,
+            (Ok(Some(iss)), Some(template)) => {
+                template.accepts(iss, optional_string(&claims.tid).ok().flatten())
+            }
+            _ => false,
+        };
+        if issuer_ok {
+            Ok((compact, claims))
+        } else {
+            Err(ErrorKind::IssuerMismatch)
         }
     }
 
@@ -352,7 +368,11 @@ impl Validator {
         }
         let authorized_party = optional_string(&claims.azp)?.map(str::to_owned);
         Ok(Authenticated::new(VerifiedToken {
-            issuer: settings.issuer.clone(),
+            // A template's tokens each name their tenant's issuer: the principal keeps it.
+            issuer: match (&settings.template, optional_string(&claims.iss)) {
+                (Some(_), Ok(Some(iss))) => Arc::from(iss),
+                _ => settings.issuer.clone(),
+            },
             subject,
             audience,
             expires_at: times.expires_at,

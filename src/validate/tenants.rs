@@ -1,0 +1,106 @@
+//! Issuer templates for multi-tenant identity providers: Microsoft Entra ID's
+//! `https://login.microsoftonline.com/{tenantid}/v2.0`, one key set for every tenant, where the
+//! token's `iss` names its tenant and `tid` must agree.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The placeholder an issuer template holds exactly once.
+pub(crate) const PLACEHOLDER: &str = "{tenantid}";
+
+/// Which tenants an issuer template accepts.
+#[derive(Clone)]
+pub(crate) enum TenantFilter {
+    List(Arc<[Box<str>]>),
+    Callback(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+}
+
+/// `prefix {tenantid} suffix`, and the tenants it accepts.
+#[derive(Clone)]
+pub(crate) struct IssuerTemplate {
+    prefix: Box<str>,
+    suffix: Box<str>,
+    tenants: TenantFilter,
+}
+
+impl fmt::Debug for IssuerTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{PLACEHOLDER}{}", self.prefix, self.suffix)
+    }
+}
+
+impl IssuerTemplate {
+    /// The template of `issuer`, or `None` when it holds no placeholder.
+    pub(crate) fn parse(issuer: &str, tenants: TenantFilter) -> Option<Result<Self, String>> {
+        let (prefix, suffix) = issuer.split_once(PLACEHOLDER)?;
+        if suffix.contains(PLACEHOLDER) {
+            return Some(Err(format!(
+                "the issuer template {issuer:?} holds {PLACEHOLDER} twice"
+            )));
+        }
+        Some(Ok(IssuerTemplate {
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            tenants,
+        }))
+    }
+
+    /// Whether `iss` could be this template's (to choose a validator before any check).
+    pub(crate) fn could_be(&self, iss: &str) -> bool {
+        iss.len() > self.prefix.len() + self.suffix.len()
+            && iss.starts_with(&*self.prefix)
+            && iss.ends_with(&*self.suffix)
+    }
+
+    /// Whether `iss` is this template with the token's own `tid`, an accepted tenant.
+    pub(crate) fn accepts(&self, iss: &str, tid: Option<&str>) -> bool {
+        let Some(tid) = tid else {
+            return false;
+        };
+        let well_formed = !tid.is_empty()
+            && tid
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
+        let spelled = iss.len() == self.prefix.len() + tid.len() + self.suffix.len()
+            && iss.starts_with(&*self.prefix)
+            && iss.ends_with(&*self.suffix)
+            && &iss[self.prefix.len()..self.prefix.len() + tid.len()] == tid;
+        well_formed
+            && spelled
+            && match &self.tenants {
+                TenantFilter::List(tenants) => tenants.iter().any(|ours| **ours == *tid),
+                TenantFilter::Callback(accepts) => accepts(tid),
+            }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template() -> IssuerTemplate {
+        let tenants = TenantFilter::List(vec![Box::from("t-1"), Box::from("t-2")].into());
+        IssuerTemplate::parse("https://login.example/{tenantid}/v2.0", tenants)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_tenant_in_iss_must_be_the_tokens_tid_and_accepted() {
+        let template = template();
+        assert!(template.accepts("https://login.example/t-1/v2.0", Some("t-1")));
+        assert!(!template.accepts("https://login.example/t-1/v2.0", Some("t-2")));
+        assert!(!template.accepts("https://login.example/t-3/v2.0", Some("t-3")));
+        assert!(!template.accepts("https://login.example/t-1/v2.0", None));
+        assert!(!template.accepts("https://login.example/t-1/x/v2.0", Some("t-1/x")));
+        assert!(!template.accepts("https://login.example/t-1/v2.0/", Some("t-1")));
+        assert!(template.could_be("https://login.example/anything/v2.0"));
+        assert!(!template.could_be("https://login.example//v2.0"));
+        assert!(
+            IssuerTemplate::parse("https://a/{tenantid}/{tenantid}", template.tenants.clone())
+                .unwrap()
+                .is_err()
+        );
+        assert!(IssuerTemplate::parse("https://a/b", template.tenants).is_none());
+    }
+}
