@@ -479,9 +479,11 @@ impl ValidatorBuilder {
                 return Err(ConfigError::new("an HMAC secret must be at least 32 bytes"));
             }
             algorithms = only.union(algorithms);
+            let key = DecodingKey::from_secret(secret)
+                .map_err(|_| ConfigError::new("the HMAC secret was refused"))?;
             keys.insert(
                 kid.as_deref().map(Box::from),
-                VerifyingKey::unparsed(only, DecodingKey::from_secret(secret)),
+                VerifyingKey::unparsed(only, key),
             );
         }
         if keys.len() == 0 {
