@@ -16,6 +16,7 @@
 //! | SCOPEGATE_JWKS_URL | fetch keys here instead of discovery | from discovery |
 //! | SCOPEGATE_ADDR | listen address | 127.0.0.1:3000 |
 //! | SCOPEGATE_NO_AUTH | set: the same routes without authentication (the load script's baseline) | unset |
+//! | SCOPEGATE_MAX_TOKEN_BYTES | the longest token accepted | 8192 |
 //! | SCOPEGATE_TOKEN_CACHE_BYTES | the verified-token cache's bound; 0 turns it off | 16 MiB |
 //! | SCOPEGATE_TOKENS_FILE | with the dev issuer: write 2000 distinct tokens there (load script) | unset |
 //!
@@ -43,7 +44,7 @@ use axum::{Json, Router};
 use scopegate::testing::TestIssuer;
 use scopegate::{
     AuthLayer, Authenticated, GrantedScopes, ProblemJson, Requirement, RouterExt, ScopeSource,
-    Validator, scope,
+    Validator, ValidatorBuilder, scope,
 };
 use serde_json::{Value, json};
 
@@ -65,10 +66,10 @@ async fn main() -> Result<(), Error> {
         Ok(issuer) => (configured_validator(issuer)?, None),
         Err(_) => {
             let dev = TestIssuer::start().await?;
-            let validator = dev
+            let builder = dev
                 .validator()
-                .scope_source(ScopeSource::claim(CUSTOM_SCOPES))
-                .build()?;
+                .scope_source(ScopeSource::claim(CUSTOM_SCOPES));
+            let validator = with_token_limit(builder)?.build()?;
             (validator, Some(dev))
         }
     };
@@ -170,7 +171,16 @@ fn configured_validator(issuer: String) -> Result<Validator, Error> {
     if let Ok(jwks_url) = std::env::var("SCOPEGATE_JWKS_URL") {
         builder = builder.jwks_url(jwks_url);
     }
-    Ok(builder.build()?)
+    Ok(with_token_limit(builder)?.build()?)
+}
+
+/// `SCOPEGATE_MAX_TOKEN_BYTES` raises the 8 KiB cap, for issuers whose tokens carry many
+/// groups (Entra ID tokens with 200 groups run to about 12 KB).
+fn with_token_limit(builder: ValidatorBuilder) -> Result<ValidatorBuilder, Error> {
+    Ok(match std::env::var("SCOPEGATE_MAX_TOKEN_BYTES") {
+        Ok(bytes) => builder.max_token_bytes(bytes.parse()?),
+        Err(_) => builder,
+    })
 }
 
 /// `{"sub": ..., "scopes": [...]}`: the verified subject and every granted scope, sorted.
