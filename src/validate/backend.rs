@@ -76,4 +76,38 @@ mod tests {
             Err(ErrorKind::InvalidSignature)
         );
     }
+
+    /// RFC 7520 §4.1: RS256 signing with the RFC's RSA key (§3.4, no `alg`: RS256 by default).
+    #[test]
+    fn rfc_7520_rs256_example_verifies() {
+        let document = r#"{"keys":[{"kty":"RSA","kid":"bilbo.baggins@hobbiton.example","use":"sig",
+            "n":"n4EPtAOCc9AlkeQHPzHStgAbgs7bTZLwUBZdR8_KuKPEHLd4rHVTeT-O-XV2jRojdNhxJWTDvNd7nqQ0VEiZQHz_AJmSCpMaJMRBSFKrKb2wqVwGU_NsYOYL-QtiWN2lbzcEe6XC0dApr5ydQLrHqkHHig3RBordaZ6Aj-oBHqFEHYpPe7Tpe-OfVfHd1E6cS6M1FZcD1NNLYD5lFHpPI9bTwJlsde3uhGqC0ZCuEHg8lhzwOHrtIQbS0FVbb9k3-tVTU4fg_3L_vniUFAKwuCLqKnS2BYwdq_mzSnbLY7h_qixoR7jig3__kRhuaxwUkRz5iaiQkqgc5gHdrNP5zw",
+            "e":"AQAB"}]}"#;
+        let keys = KeySet::from_jwks_json(
+            document.as_bytes(),
+            KeyRules::allowing(AlgorithmSet::ASYMMETRIC),
+        )
+        .unwrap();
+        let Lookup::Found(key) =
+            keys.lookup(Some("bilbo.baggins@hobbiton.example"), Algorithm::RS256)
+        else {
+            panic!("the RFC's key must be usable");
+        };
+        let token = concat!(
+            "eyJhbGciOiJSUzI1NiIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZSJ9.",
+            "SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4.",
+            "MRjdkly7_-oTPTS3AXP41iQIGKa80A0ZmTuV5MEaHoxnW2e5CZ5NlKtainoFmKZopdHM1O2U4mwzJdQx996ivp83xuglII7PNDi84wnB-BDkoBwA78185hX-Es4JIwmDLJK3lfWRa-XtL0RnltuYv746iYTh_qHRD68BNt1uSNCrUCTJDt5aAE6x8wW1Kt9eRo4QPocSadnHXFxnt8Is9UzpERV0ePPQdLuW3IS_de3xyIrDaLGdjluPxUAhb6L2aXic1U12podGU0KLUQSE_oI-ZnmKJ3F4uOZDnd6QZWJushZ41Axf_fcIe8u9ipH84ogoree7vjbU5y18kDquDg"
+        );
+        let (signing_input, signature) = token.rsplit_once('.').unwrap();
+        let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        assert_eq!(
+            verify_signature(Algorithm::RS256, key, signing_input, &signature),
+            Ok(())
+        );
+        signature[0] ^= 1;
+        assert_eq!(
+            verify_signature(Algorithm::RS256, key, signing_input, &signature),
+            Err(ErrorKind::InvalidSignature)
+        );
+    }
 }
