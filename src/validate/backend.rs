@@ -110,4 +110,40 @@ mod tests {
             Err(ErrorKind::InvalidSignature)
         );
     }
+
+    /// RFC 7520 §4.2: PS384 with the same key, which publishes no `alg`: the issuer's choice
+    /// for alg-less RSA keys (`rsa_keys_without_alg`) makes it PS384.
+    #[test]
+    fn rfc_7520_ps384_example_verifies() {
+        let document = r#"{"keys":[{"kty":"RSA","kid":"bilbo.baggins@hobbiton.example","use":"sig",
+            "n":"n4EPtAOCc9AlkeQHPzHStgAbgs7bTZLwUBZdR8_KuKPEHLd4rHVTeT-O-XV2jRojdNhxJWTDvNd7nqQ0VEiZQHz_AJmSCpMaJMRBSFKrKb2wqVwGU_NsYOYL-QtiWN2lbzcEe6XC0dApr5ydQLrHqkHHig3RBordaZ6Aj-oBHqFEHYpPe7Tpe-OfVfHd1E6cS6M1FZcD1NNLYD5lFHpPI9bTwJlsde3uhGqC0ZCuEHg8lhzwOHrtIQbS0FVbb9k3-tVTU4fg_3L_vniUFAKwuCLqKnS2BYwdq_mzSnbLY7h_qixoR7jig3__kRhuaxwUkRz5iaiQkqgc5gHdrNP5zw",
+            "e":"AQAB"}]}"#;
+        let rules = KeyRules {
+            allowed: AlgorithmSet::ASYMMETRIC,
+            rsa_without_alg: Some(Algorithm::PS384),
+        };
+        let keys = KeySet::from_jwks_json(document.as_bytes(), rules).unwrap();
+        let Lookup::Found(key) =
+            keys.lookup(Some("bilbo.baggins@hobbiton.example"), Algorithm::PS384)
+        else {
+            panic!("the RFC's key must be usable");
+        };
+        assert!(key.permitted.contains(Algorithm::PS384));
+        let signing_input = concat!(
+            "eyJhbGciOiJQUzM4NCIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZSJ9.",
+            "SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBkb24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4"
+        );
+        let mut signature = URL_SAFE_NO_PAD
+            .decode("cu22eBqkYDKgIlTpzDXGvaFfz6WGoz7fUDcfT0kkOy42miAh2qyBzk1xEsnk2IpN6-tPid6VrklHkqsGqDqHCdP6O8TTB5dDDItllVo6_1OLPpcbUrhiUSMxbbXUvdvWXzg-UD8biiReQFlfz28zGWVsdiNAUf8ZnyPEgVFn442ZdNqiVJRmBqrYRXe8P_ijQ7p8Vdz0TTrxUeT3lm8d9shnr2lfJT8ImUjvAA2Xez2Mlp8cBE5awDzT0qI0n6uiP1aCN_2_jLAeQTlqRHtfa64QQSUmFAAjVKPbByi7xho0uTOcbH510a6GYmJUAfmWjwZ6oD4ifKo8DYM-X72Eaw")
+            .unwrap();
+        assert_eq!(
+            verify_signature(Algorithm::PS384, key, signing_input, &signature),
+            Ok(())
+        );
+        signature[5] ^= 1;
+        assert_eq!(
+            verify_signature(Algorithm::PS384, key, signing_input, &signature),
+            Err(ErrorKind::InvalidSignature)
+        );
+    }
 }
