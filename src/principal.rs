@@ -142,7 +142,8 @@ impl Authenticated {
         self.policy.as_deref().unwrap_or(&OWN_CLAIMS_ONLY)
     }
 
-    /// `iss`: equal to the configured issuer.
+    /// `iss`: the configured issuer, or for an issuer template (`.../{tenantid}/v2.0`) the
+    /// token's own tenant issuer.
     pub fn issuer(&self) -> &str {
         &self.token.issuer
     }

@@ -126,3 +126,50 @@ fn a_template_needs_tenants_and_a_key_source_and_tenants_need_a_template() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_tenant_removed_from_the_filter_stops_at_once_even_for_cached_tokens() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let issuer = TestIssuer::start().await.unwrap();
+    let customer = Arc::new(AtomicBool::new(true));
+    let still = customer.clone();
+    let validator = builder(&issuer)
+        .tenant_filter(move |tid| tid == "tenant-a" && still.load(Ordering::SeqCst))
+        .build()
+        .unwrap();
+    let issuers = Issuers::from(validator);
+    let token = token(&issuer, "tenant-a", Some("tenant-a"));
+    assert!(issuers.validate(&token).await.is_ok());
+    assert!(issuers.validate(&token).await.is_ok(), "a cache hit");
+    customer.store(false, Ordering::SeqCst);
+    assert_eq!(
+        issuers.validate(&token).await.unwrap_err().kind(),
+        ErrorKind::IssuerMismatch
+    );
+}
+
+#[tokio::test]
+async fn an_unsigned_token_neither_runs_the_tenant_filter_nor_learns_who_is_a_customer() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let issuer = TestIssuer::start().await.unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let count = asked.clone();
+    let validator = builder(&issuer)
+        .tenant_filter(move |tid| {
+            count.fetch_add(1, Ordering::SeqCst);
+            tid == "customer"
+        })
+        .build()
+        .unwrap();
+    let forged = |tenant: &str| {
+        let token = token(&issuer, tenant, Some(tenant));
+        format!("{}AAAA", &token[..token.len() - 4])
+    };
+    let customer = validator.validate(&forged("customer")).await.unwrap_err();
+    let stranger = validator.validate(&forged("stranger")).await.unwrap_err();
+    assert_eq!(customer.kind(), ErrorKind::InvalidSignature);
+    assert_eq!(stranger.kind(), customer.kind(), "the same answer for both");
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+}

@@ -176,7 +176,7 @@ impl ValidatorBuilder {
     /// The one algorithm RSA keys published without `alg` verify. Each key is used with exactly
     /// one algorithm (RFC 8725 §3.1); without this choice an RSA key without `alg` verifies the
     /// first allowed of RS256, RS384, RS512, PS256, PS384, PS512 (RS256 by default), and each
-    /// such key is logged once when its key set is loaded (target `scopegate`). An issuer that
+    /// such key is logged when its key set is loaded (target `scopegate`). An issuer that
     /// signs PS256 with alg-less keys needs `rsa_keys_without_alg(Algorithm::PS256)`.
     pub fn rsa_keys_without_alg(mut self, algorithm: Algorithm) -> Self {
         self.rsa_without_alg = Some(algorithm);
@@ -322,6 +322,38 @@ impl ValidatorBuilder {
 
     /// Issuer, audiences, leeway and size cap.
     fn check_limits(&self) -> Result<(), ConfigError> {
+        // The validator reads these claims itself; a scope source of the same name, or listed
+        // twice, would silently grant nothing.
+        const READ: [&str; 11] = [
+            "iss",
+            "aud",
+            "exp",
+            "nbf",
+            "iat",
+            "sub",
+            "jti",
+            "client_id",
+            "azp",
+            "tid",
+            "token_use",
+        ];
+        for (index, source) in self.scope_sources.iter().enumerate() {
+            if READ.contains(&source.name()) {
+                return Err(ConfigError::new(format!(
+                    "the claim {:?} cannot be a scope source: the validator reads it",
+                    source.name()
+                )));
+            }
+            if self.scope_sources[..index]
+                .iter()
+                .any(|earlier| earlier.name() == source.name())
+            {
+                return Err(ConfigError::new(format!(
+                    "the scope source {:?} is listed twice",
+                    source.name()
+                )));
+            }
+        }
         if self.issuer.is_empty() {
             return Err(ConfigError::new("the issuer is empty"));
         }
@@ -552,6 +584,11 @@ mod tests {
             base().leeway(Duration::from_secs(301)).build(),
             base().algorithms([Algorithm::HS256]).build(),
             base().algorithms([]).build(),
+            base().scope_source(ScopeSource::claim("sub")).build(),
+            base()
+                .scope_source(ScopeSource::claim("roles"))
+                .scope_source(ScopeSource::claim("roles"))
+                .build(),
             base().jwks_url("http://keys.example/jwks").build(),
             Validator::builder("http://issuer.example/")
                 .audience("api")

@@ -61,7 +61,12 @@ impl Issuers {
         let mut several = false;
         for validator in validators {
             several = true;
-            if validator.issuer() == first.issuer() || by_issuer.contains_key(validator.issuer()) {
+            let listed = validator.issuer() == first.issuer()
+                || by_issuer.contains_key(validator.issuer())
+                || templates
+                    .iter()
+                    .any(|other: &Validator| other.issuer() == validator.issuer());
+            if listed {
                 return Err(ConfigError::new(format!(
                     "issuer {:?} is listed twice",
                     validator.issuer()

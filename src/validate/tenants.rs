@@ -52,25 +52,33 @@ impl IssuerTemplate {
             && iss.ends_with(&*self.suffix)
     }
 
-    /// Whether `iss` is this template with the token's own `tid`, an accepted tenant.
-    pub(crate) fn accepts(&self, iss: &str, tid: Option<&str>) -> bool {
-        let Some(tid) = tid else {
-            return false;
-        };
-        let well_formed = !tid.is_empty()
-            && tid
+    /// Whether `iss` is this template spelled with the token's own `tid`, a well-formed tenant
+    /// id. Checked before any key is looked at; whether the tenant is accepted is asked only
+    /// after the signature verifies, so an unsigned token can neither make the tenant filter
+    /// run nor learn from the answer which tenants are customers.
+    pub(crate) fn spells(&self, iss: &str, tid: Option<&str>) -> bool {
+        tid.is_some_and(|tid| self.tenant_in(iss) == Some(tid))
+    }
+
+    /// The tenant id `iss` names in this template's place, when well formed.
+    pub(crate) fn tenant_in<'a>(&self, iss: &'a str) -> Option<&'a str> {
+        let tenant = iss
+            .strip_prefix(&*self.prefix)?
+            .strip_suffix(&*self.suffix)?;
+        let well_formed = !tenant.is_empty()
+            && tenant
                 .bytes()
                 .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
-        let spelled = iss.len() == self.prefix.len() + tid.len() + self.suffix.len()
-            && iss.starts_with(&*self.prefix)
-            && iss.ends_with(&*self.suffix)
-            && &iss[self.prefix.len()..self.prefix.len() + tid.len()] == tid;
-        well_formed
-            && spelled
-            && match &self.tenants {
-                TenantFilter::List(tenants) => tenants.iter().any(|ours| **ours == *tid),
-                TenantFilter::Callback(accepts) => accepts(tid),
-            }
+        well_formed.then_some(tenant)
+    }
+
+    /// Whether the API accepts `tenant`'s tokens. Asked after the signature verifies, and again
+    /// on every hit of the verified-token cache (a tenant removed stops at once).
+    pub(crate) fn accepts_tenant(&self, tenant: &str) -> bool {
+        match &self.tenants {
+            TenantFilter::List(tenants) => tenants.iter().any(|ours| **ours == *tenant),
+            TenantFilter::Callback(accepts) => accepts(tenant),
+        }
     }
 }
 
@@ -88,12 +96,16 @@ mod tests {
     #[test]
     fn the_tenant_in_iss_must_be_the_tokens_tid_and_accepted() {
         let template = template();
-        assert!(template.accepts("https://login.example/t-1/v2.0", Some("t-1")));
-        assert!(!template.accepts("https://login.example/t-1/v2.0", Some("t-2")));
-        assert!(!template.accepts("https://login.example/t-3/v2.0", Some("t-3")));
-        assert!(!template.accepts("https://login.example/t-1/v2.0", None));
-        assert!(!template.accepts("https://login.example/t-1/x/v2.0", Some("t-1/x")));
-        assert!(!template.accepts("https://login.example/t-1/v2.0/", Some("t-1")));
+        let accepts = |iss: &str, tid: Option<&str>| {
+            template.spells(iss, tid) && tid.is_some_and(|tid| template.accepts_tenant(tid))
+        };
+        assert!(accepts("https://login.example/t-1/v2.0", Some("t-1")));
+        assert!(!accepts("https://login.example/t-1/v2.0", Some("t-2")));
+        assert!(!accepts("https://login.example/t-3/v2.0", Some("t-3")));
+        assert!(template.spells("https://login.example/t-3/v2.0", Some("t-3")));
+        assert!(!accepts("https://login.example/t-1/v2.0", None));
+        assert!(!accepts("https://login.example/t-1/x/v2.0", Some("t-1/x")));
+        assert!(!accepts("https://login.example/t-1/v2.0/", Some("t-1")));
         assert!(template.could_be("https://login.example/anything/v2.0"));
         assert!(!template.could_be("https://login.example//v2.0"));
         assert!(

@@ -147,7 +147,9 @@ fn refusal_for(error: KeyError) -> ErrorKind {
 }
 
 impl Validator {
-    /// Starts configuring a validator for tokens whose `iss` is exactly `issuer`.
+    /// Starts configuring a validator for tokens whose `iss` is exactly `issuer`, or, for a
+    /// template holding `{tenantid}`, that template with the token's `tid` (see
+    /// [`ValidatorBuilder::tenants`]).
     pub fn builder(issuer: impl Into<String>) -> ValidatorBuilder {
         ValidatorBuilder::new(issuer.into())
     }
@@ -163,7 +165,7 @@ impl Validator {
         }
     }
 
-    /// The configured issuer.
+    /// The configured issuer (for a multi-tenant issuer, the template).
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
     }
@@ -232,7 +234,7 @@ impl Validator {
         let issuer_ok = match (optional_string(&claims.iss), &settings.template) {
             (Ok(Some(iss)), None) => iss == &*settings.issuer,
             (Ok(Some(iss)), Some(template)) => {
-                template.accepts(iss, optional_string(&claims.tid).ok().flatten())
+                template.spells(iss, optional_string(&claims.tid).ok().flatten())
             }
             _ => false,
         };
@@ -313,6 +315,9 @@ impl Validator {
         if let Err(kind) = self.time_rules(token.expires_at, token.not_before, token.issued_at) {
             return Recheck::Refused(kind);
         }
+        if !self.tenant_accepted(&token.issuer) {
+            return Recheck::Refused(ErrorKind::IssuerMismatch);
+        }
         // The key set must still hold the very key that verified the signature (a due refresh
         // starts here as it would for a new token).
         if self.inner.keys.still_holds(
@@ -334,6 +339,11 @@ impl Validator {
         key: &Arc<VerifyingKey>,
     ) -> Result<Authenticated, ErrorKind> {
         let settings = &*self.inner;
+        if let Ok(Some(iss)) = optional_string(&claims.iss)
+            && !self.tenant_accepted(iss)
+        {
+            return Err(ErrorKind::IssuerMismatch);
+        }
         let cognito = !settings.cognito_clients.is_empty();
         let audience = match &claims.aud {
             // Cognito access tokens carry no `aud`: the app client and `token_use` stand in.
@@ -389,6 +399,17 @@ impl Validator {
             granted: OnceLock::new(),
             verified_with: key.clone(),
         }))
+    }
+
+    /// For a template issuer: whether the tenant `iss` names is accepted now. Always `true` for
+    /// a fixed issuer.
+    fn tenant_accepted(&self, iss: &str) -> bool {
+        match &self.inner.template {
+            None => true,
+            Some(template) => template
+                .tenant_in(iss)
+                .is_some_and(|tenant| template.accepts_tenant(tenant)),
+        }
     }
 
     /// Cognito mode: `token_use` must be `access` (an ID token's `aud` is the app client, so it

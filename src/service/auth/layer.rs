@@ -120,6 +120,10 @@ impl<R: Clone> AuthLayer<R> {
     /// and the maximum age against the clock, and that the key that verified it is still the
     /// key set's key for its `kid`: a key the issuer withdraws stops its tokens at the next key
     /// refresh, as without the cache. Refused tokens are never cached.
+    ///
+    /// The cache belongs to the layer's [`Issuers`]: clones of one layer share it; separate
+    /// `AuthLayer::new` calls (one per router, say) make separate caches, so build the layer
+    /// once and clone it.
     pub fn verified_token_cache(self, max_bytes: usize) -> Self {
         self.edit(|state| state.issuers = state.issuers.with_token_cache(max_bytes))
     }
