@@ -29,6 +29,9 @@ pub(crate) struct VerifyingKey {
     /// The key parsed once for its one algorithm, when the backend can hold it so.
     #[cfg(feature = "aws-lc-rs")]
     pub(crate) parsed: Option<aws_lc_rs::signature::ParsedPublicKey>,
+    /// The public key material as published (empty for local secrets): a refreshed key set
+    /// keeps the very key object for an unchanged key.
+    material: Box<[u8]>,
 }
 
 impl VerifyingKey {
@@ -39,6 +42,7 @@ impl VerifyingKey {
             key,
             #[cfg(feature = "aws-lc-rs")]
             parsed: None,
+            material: Box::default(),
         }
     }
 }
@@ -106,6 +110,38 @@ impl KeySet {
         }
         self.len += 1;
         self.sole = if self.len == 1 { Some(key) } else { None };
+    }
+
+    /// Replaces each key that `previous` holds unchanged (same `kid`, material and algorithm)
+    /// with `previous`'s own key object: tokens verified with it, in the verified-token cache,
+    /// stay valid across a refresh that changed nothing for them.
+    pub(crate) fn keep_unchanged_from(&mut self, previous: &KeySet) {
+        let same = |a: &VerifyingKey, b: &VerifyingKey| {
+            !a.material.is_empty() && a.material == b.material && a.permitted == b.permitted
+        };
+        for (kid, keys) in &mut self.by_kid {
+            let Some(old_keys) = previous.by_kid.get(kid) else {
+                continue;
+            };
+            for key in keys.iter_mut() {
+                if let Some(old) = old_keys.iter().find(|old| same(old, key)) {
+                    *key = old.clone();
+                }
+            }
+        }
+        if let (Some(sole), Some(old)) = (&self.sole, &previous.sole)
+            && same(sole, old)
+        {
+            let old = old.clone();
+            for keys in self.by_kid.values_mut() {
+                for key in keys.iter_mut() {
+                    if Arc::ptr_eq(key, sole) {
+                        *key = old.clone();
+                    }
+                }
+            }
+            self.sole = Some(old);
+        }
     }
 
     /// Parses a JWKS document, keeping the members usable under `rules`.
@@ -235,8 +271,6 @@ fn parse_member(
     let parsed = permitted
         .single()
         .and_then(|algorithm| super::parsed::parse(&material, algorithm));
-    #[cfg(not(feature = "aws-lc-rs"))]
-    let _ = material;
     Ok((
         kid,
         VerifyingKey {
@@ -244,13 +278,12 @@ fn parse_member(
             key,
             #[cfg(feature = "aws-lc-rs")]
             parsed,
+            material: material.bytes(),
         },
     ))
 }
 
 /// A JWK's public key material, as the member gave it.
-// Read only by the aws-lc-rs backend, which parses it once.
-#[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
 pub(crate) enum Material {
     /// Modulus and exponent, big-endian, without leading zeros.
     Rsa { n: Vec<u8>, e: Vec<u8> },
@@ -258,6 +291,19 @@ pub(crate) enum Material {
     Ec(Vec<u8>),
     /// The 32 bytes of an Ed25519 public key.
     Ed25519(Vec<u8>),
+}
+
+impl Material {
+    /// The material as one byte string, its kind first, so different kinds never compare equal.
+    fn bytes(&self) -> Box<[u8]> {
+        match self {
+            Material::Rsa { n, e } => [&[b'R'][..], &(n.len() as u32).to_be_bytes(), n, e]
+                .concat()
+                .into(),
+            Material::Ec(point) => [&[b'E'][..], point].concat().into(),
+            Material::Ed25519(x) => [&[b'O'][..], x].concat().into(),
+        }
+    }
 }
 
 /// A key's algorithm family, the key for jsonwebtoken, and its raw material.
@@ -441,5 +487,24 @@ mod tests {
             parse_member(&labelled, KeyRules::allowing(AlgorithmSet::ASYMMETRIC)).unwrap();
         assert!(key.permitted.contains(Algorithm::PS256));
         assert!(!key.permitted.contains(Algorithm::RS256));
+    }
+
+    #[test]
+    fn a_refreshed_set_keeps_the_key_objects_of_unchanged_keys() {
+        let rules = KeyRules::allowing(AlgorithmSet::ASYMMETRIC);
+        let other = json!({"kty": "OKP", "crv": "Ed25519", "kid": "b",
+            "x": "fUHyO2AfFs0V6F5LnvBRNJLiwnyUKONHDZUbKUBzUdE"});
+        let first = json!({"keys": [ed_member("a"), other]}).to_string();
+        let old = KeySet::from_jwks_json(first.as_bytes(), rules).unwrap();
+        // "a" unchanged, "b" replaced in place with other material.
+        let second = json!({"keys": [ed_member("a"), ed_member("b")]}).to_string();
+        let mut new = KeySet::from_jwks_json(second.as_bytes(), rules).unwrap();
+        new.keep_unchanged_from(&old);
+        let key = |set: &KeySet, kid: &str| match set.lookup(Some(kid), Algorithm::EdDSA) {
+            Lookup::Found(key) => key.clone(),
+            _ => panic!("{kid} must be found"),
+        };
+        assert!(Arc::ptr_eq(&key(&new, "a"), &key(&old, "a")));
+        assert!(!Arc::ptr_eq(&key(&new, "b"), &key(&old, "b")));
     }
 }

@@ -390,8 +390,11 @@ impl KeyCache {
 
     async fn fetch_jwks(&self, fetcher: &dyn JwksFetcher, url: &Uri) -> Result<(), String> {
         let response = get_document(fetcher, url).await?;
-        let keys = KeySet::from_jwks_json(response.body(), self.rules)
+        let mut keys = KeySet::from_jwks_json(response.body(), self.rules)
             .map_err(|reason| format!("GET {url}: {reason}"))?;
+        if let Some(previous) = self.snapshot.load().as_ref() {
+            keys.keep_unchanged_from(&previous.keys);
+        }
         if keys.len() == 0 {
             return Err(format!("GET {url}: the key set has no usable key"));
         }

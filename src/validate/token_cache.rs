@@ -259,4 +259,32 @@ mod tests {
         off.validate(&hot).await.unwrap();
         assert_eq!(verifications(&validator), before + 2);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_set_refresh_that_changes_nothing_keeps_cached_tokens() {
+        let clock = ManualClock::starting_now();
+        let issuer = TestIssuer::start_with_clock(clock.clone()).await.unwrap();
+        let validator = issuer.validator().clock(clock.clone()).build().unwrap();
+        let issuers = Issuers::from(validator.clone());
+        let token = issuer.token().expires_in(3 * 3600).sign();
+        issuers.validate(&token).await.unwrap();
+        assert_eq!(issuer.jwks_fetches(), 1);
+        // Past the key set's lifetime: the next request starts a background refresh.
+        clock.advance(Duration::from_secs(11 * 60));
+        issuers.validate(&token).await.unwrap();
+        for _ in 0..200 {
+            if issuer.jwks_fetches() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(issuer.jwks_fetches(), 2);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        issuers.validate(&token).await.unwrap();
+        assert_eq!(
+            verifications(&validator),
+            1,
+            "still a cache hit after the refresh"
+        );
+    }
 }
