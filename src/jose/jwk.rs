@@ -10,6 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 
 use super::algorithm::{AlgorithmSet, parse_algorithm};
+use super::material::Material;
 
 use crate::json::{self, Members};
 use crate::syntax::is_valid_kid;
@@ -270,7 +271,7 @@ fn parse_member(
     #[cfg(feature = "aws-lc-rs")]
     let parsed = permitted
         .single()
-        .and_then(|algorithm| super::parsed::parse(&material, algorithm));
+        .and_then(|algorithm| material.parse(algorithm));
     Ok((
         kid,
         VerifyingKey {
@@ -281,29 +282,6 @@ fn parse_member(
             material: material.bytes(),
         },
     ))
-}
-
-/// A JWK's public key material, as the member gave it.
-pub(crate) enum Material {
-    /// Modulus and exponent, big-endian, without leading zeros.
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-    /// The uncompressed point `04 || x || y`.
-    Ec(Vec<u8>),
-    /// The 32 bytes of an Ed25519 public key.
-    Ed25519(Vec<u8>),
-}
-
-impl Material {
-    /// The material as one byte string, its kind first, so different kinds never compare equal.
-    fn bytes(&self) -> Box<[u8]> {
-        match self {
-            Material::Rsa { n, e } => [&[b'R'][..], &(n.len() as u32).to_be_bytes(), n, e]
-                .concat()
-                .into(),
-            Material::Ec(point) => [&[b'E'][..], point].concat().into(),
-            Material::Ed25519(x) => [&[b'O'][..], x].concat().into(),
-        }
-    }
 }
 
 /// A key's algorithm family, the key for jsonwebtoken, and its raw material.

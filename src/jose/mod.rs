@@ -4,8 +4,7 @@
 mod algorithm;
 mod compact;
 mod jwk;
-#[cfg(feature = "aws-lc-rs")]
-mod parsed;
+mod material;
 
 pub(crate) use algorithm::AlgorithmSet;
 #[cfg(feature = "test-util")]

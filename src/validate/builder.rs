@@ -1,4 +1,8 @@
 //! [`ValidatorBuilder`]: one issuer's validation settings, checked by `build()` in named steps.
+//!
+//! Over 400 lines because each of its two dozen settings carries its documentation (defaults,
+//! the standard behind it, an example) at its setter, where users read it; the build steps
+//! themselves are short named functions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -522,6 +526,15 @@ impl ValidatorBuilder {
             return Err(ConfigError::new("the JWKS document has no usable key"));
         }
         Ok((KeyCache::fixed(keys, self.clock.clone()), algorithms))
+    }
+}
+
+impl Validator {
+    /// Starts configuring a validator for tokens whose `iss` is exactly `issuer`, or, for a
+    /// template holding `{tenantid}`, that template with the token's `tid` (see
+    /// [`ValidatorBuilder::tenants`]).
+    pub fn builder(issuer: impl Into<String>) -> ValidatorBuilder {
+        ValidatorBuilder::new(issuer.into())
     }
 }
 

@@ -166,7 +166,11 @@ impl Issuers {
                 Outcome::Done(Ok(auth))
             }
             (Outcome::AwaitKeys(pending), Some(cache)) => {
-                Outcome::AwaitKeys(pending.remembered_in(cache, token))
+                let (cache, token, validator) =
+                    (cache.clone(), Box::<str>::from(token), validator.clone());
+                Outcome::AwaitKeys(
+                    pending.then(Box::new(move |auth| cache.insert(&token, auth, &validator))),
+                )
             }
             (outcome, _) => outcome,
         }

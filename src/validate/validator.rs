@@ -3,12 +3,10 @@
 use std::sync::{Arc, OnceLock};
 
 use super::backend::verify_signature;
-use super::builder::ValidatorBuilder;
 use super::claims::{
     RegisteredClaims, Rounding, audiences, numeric_date, optional_date, optional_string,
 };
 use super::tenants::IssuerTemplate;
-use super::token_cache::TokenCache;
 use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
 use crate::grant::ScopeSource;
@@ -41,7 +39,7 @@ pub struct Validator {
     inner: Arc<Settings>,
 }
 
-/// A built validator's settings, checked by [`ValidatorBuilder::build`].
+/// A built validator's settings, checked by [`ValidatorBuilder::build`](crate::ValidatorBuilder::build).
 pub(crate) struct Settings {
     pub(crate) issuer: Arc<str>,
     pub(crate) audiences: Box<[Box<str>]>,
@@ -85,8 +83,8 @@ pub(crate) struct PendingValidation {
     signing_input: Box<str>,
     token: CompactToken,
     claims: RegisteredClaims,
-    /// Where to remember the token once verified, and the whole token.
-    remember: Option<(Arc<TokenCache>, Box<str>)>,
+    /// Called with the principal once verified (the token cache remembers it).
+    on_verified: Option<OnVerified>,
     /// The key the signature already failed with: after the refetch, only another key may
     /// verify it.
     failed_with: Option<Arc<VerifyingKey>>,
@@ -111,22 +109,21 @@ impl PendingValidation {
         let auth =
             self.validator
                 .verify_and_check(&self.signing_input, self.token, self.claims, &key)?;
-        if let Some((cache, token)) = &self.remember {
-            cache.insert(token, &auth, &self.validator);
+        if let Some(on_verified) = self.on_verified {
+            on_verified(&auth);
         }
         Ok(auth)
     }
 
-    /// Remembers the token in `cache` once it is verified.
-    pub(crate) fn remembered_in(
-        mut self: Box<Self>,
-        cache: &Arc<TokenCache>,
-        token: &str,
-    ) -> Box<Self> {
-        self.remember = Some((cache.clone(), token.into()));
+    /// Calls `on_verified` with the principal once the token is verified.
+    pub(crate) fn then(mut self: Box<Self>, on_verified: OnVerified) -> Box<Self> {
+        self.on_verified = Some(on_verified);
         self
     }
 }
+
+/// What to do with a principal verified after waiting for keys.
+pub(crate) type OnVerified = Box<dyn FnOnce(&Authenticated) + Send>;
 
 /// A cached principal checked again: what time changes, and whether its key still stands.
 pub(crate) enum Recheck {
@@ -147,13 +144,6 @@ fn refusal_for(error: KeyError) -> ErrorKind {
 }
 
 impl Validator {
-    /// Starts configuring a validator for tokens whose `iss` is exactly `issuer`, or, for a
-    /// template holding `{tenantid}`, that template with the token's `tid` (see
-    /// [`ValidatorBuilder::tenants`]).
-    pub fn builder(issuer: impl Into<String>) -> ValidatorBuilder {
-        ValidatorBuilder::new(issuer.into())
-    }
-
     #[cfg(test)]
     pub(crate) fn settings(&self) -> &Settings {
         &self.inner
@@ -263,7 +253,7 @@ impl Validator {
                         signing_input: signing_input.into(),
                         token: compact,
                         claims,
-                        remember: None,
+                        on_verified: None,
                         failed_with: Some(key),
                     }))
                 }
@@ -275,7 +265,7 @@ impl Validator {
                 signing_input: signing_input.into(),
                 token: compact,
                 claims,
-                remember: None,
+                on_verified: None,
                 failed_with: None,
             })),
         }

@@ -9,8 +9,7 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::layer::LayerState;
-use super::service::{admit, finish, render};
+use super::layer::{LayerState, admit, finish, render};
 use crate::boxed::BoxFuture;
 use crate::error::{AuthError, ErrorKind};
 use crate::principal::Authenticated;

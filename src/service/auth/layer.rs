@@ -3,15 +3,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tower_layer::Layer;
+use http::{Request, Response};
 
-use super::service::AuthService;
 use crate::authorize::{
     AccessPolicy, CachedResolver, DEFAULT_MAX_KEYS_PER_PRINCIPAL, GrantResolver,
 };
+use crate::error::AuthError;
 use crate::error::{ConfigError, Realm};
 use crate::grant::{GrantPolicy, RolePolicy};
+use crate::principal::Authenticated;
+use crate::service::context::AuthContext;
 use crate::service::rejection::DefaultRejection;
+use crate::service::rejection::{OnRejection, Refused, log_refusal};
 use crate::validate::Issuers;
 
 /// Validates the bearer token of every request and hands the verified principal to the inner
@@ -51,7 +54,7 @@ use crate::validate::Issuers;
 /// ```
 #[derive(Debug)]
 pub struct AuthLayer<R = DefaultRejection> {
-    state: Arc<LayerState<R>>,
+    pub(super) state: Arc<LayerState<R>>,
 }
 
 impl<R> Clone for AuthLayer<R> {
@@ -262,10 +265,41 @@ impl<R> LayerState<R> {
     }
 }
 
-impl<S, R> Layer<S> for AuthLayer<R> {
-    type Service = AuthService<S, R>;
+/// The response for a refusal: logged once, rendered with the API's renderer and realm.
+pub(crate) fn render<R: OnRejection<B>, B>(state: &LayerState<R>, error: AuthError) -> Response<B> {
+    log_refusal(&error);
+    let mut response = state
+        .on_rejection
+        .on_rejection(&error.in_realm(state.realm.clone()));
+    // A renderer built on `AuthError::into_response` returns a marked response: rendered now,
+    // it must not be rendered (and logged) again by a layer further out.
+    response.extensions_mut().remove::<Refused>();
+    response
+}
 
-    fn layer(&self, inner: S) -> Self::Service {
-        AuthService::from_state(inner, self.state.clone())
+/// A response from further in: a marked refusal is rendered, anything else passes unchanged.
+pub(crate) fn finish<R: OnRejection<B>, B>(
+    state: &LayerState<R>,
+    mut response: Response<B>,
+) -> Response<B> {
+    match response.extensions_mut().remove::<Refused>() {
+        Some(Refused(error)) => render(state, error),
+        None => response,
     }
+}
+
+/// Lets a request in: the principal under the API's grant policy, and the API's policy for the
+/// requirements further in.
+pub(crate) fn admit<B, R>(
+    request: &mut Request<B>,
+    state: &LayerState<R>,
+    auth: Option<Authenticated>,
+) {
+    let extensions = request.extensions_mut();
+    if let Some(auth) = auth {
+        extensions.insert(auth.under_policy(&state.access.grants));
+    }
+    extensions.insert(AuthContext {
+        access: state.access.clone(),
+    });
 }

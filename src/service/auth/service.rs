@@ -6,13 +6,13 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
+use tower_layer::Layer;
+
 use super::future::ResponseFuture;
-use super::layer::LayerState;
+use super::layer::{AuthLayer, LayerState, admit, render};
 use crate::error::{AuthError, ErrorKind};
-use crate::principal::Authenticated;
 use crate::service::bearer::bearer_token;
-use crate::service::context::AuthContext;
-use crate::service::rejection::{OnRejection, Refused, log_refusal};
+use crate::service::rejection::OnRejection;
 use crate::validate::Outcome;
 
 /// The service made by [`AuthLayer`](crate::AuthLayer).
@@ -37,8 +37,8 @@ impl<S, R> AuthService<S, R> {
     }
 
     /// Wraps `inner` with the configuration of `layer`; the same as `layer.layer(inner)`.
-    pub fn new(inner: S, layer: &crate::AuthLayer<R>) -> Self {
-        tower_layer::Layer::layer(layer, inner)
+    pub fn new(inner: S, layer: &AuthLayer<R>) -> Self {
+        layer.layer(inner)
     }
 
     /// The wrapped service.
@@ -62,45 +62,6 @@ impl AuthService<()> {
     pub fn layer(validator: impl Into<crate::Issuers>) -> crate::AuthLayer {
         crate::AuthLayer::new(validator)
     }
-}
-
-/// The response for a refusal: logged once, rendered with the API's renderer and realm.
-pub(crate) fn render<R: OnRejection<B>, B>(state: &LayerState<R>, error: AuthError) -> Response<B> {
-    log_refusal(&error);
-    let mut response = state
-        .on_rejection
-        .on_rejection(&error.in_realm(state.realm.clone()));
-    // A renderer built on `AuthError::into_response` returns a marked response: rendered now,
-    // it must not be rendered (and logged) again by a layer further out.
-    response.extensions_mut().remove::<Refused>();
-    response
-}
-
-/// A response from further in: a marked refusal is rendered, anything else passes unchanged.
-pub(crate) fn finish<R: OnRejection<B>, B>(
-    state: &LayerState<R>,
-    mut response: Response<B>,
-) -> Response<B> {
-    match response.extensions_mut().remove::<Refused>() {
-        Some(Refused(error)) => render(state, error),
-        None => response,
-    }
-}
-
-/// Lets a request in: the principal under the API's grant policy, and the API's policy for the
-/// requirements further in.
-pub(crate) fn admit<B, R>(
-    request: &mut Request<B>,
-    state: &LayerState<R>,
-    auth: Option<Authenticated>,
-) {
-    let extensions = request.extensions_mut();
-    if let Some(auth) = auth {
-        extensions.insert(auth.under_policy(&state.access.grants));
-    }
-    extensions.insert(AuthContext {
-        access: state.access.clone(),
-    });
 }
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, R>
@@ -146,5 +107,13 @@ where
                 ResponseFuture::validating(validation, inner, request, self.state.clone())
             }
         }
+    }
+}
+
+impl<S, R> Layer<S> for AuthLayer<R> {
+    type Service = AuthService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService::from_state(inner, self.state.clone())
     }
 }

@@ -6,9 +6,7 @@
 //! templates without parameters and claim checks on fixed values can hold.
 
 use http::request::Parts;
-use tower_layer::Layer;
 
-use super::service::RequireService;
 use crate::authorize::{PathValues, Requirement};
 
 /// Reads the matched route's path values from a request.
@@ -51,13 +49,5 @@ impl RequireLayer {
 
     pub(crate) fn read_path_values(&self) -> PathValueReader {
         self.read_path_values
-    }
-}
-
-impl<S> Layer<S> for RequireLayer {
-    type Service = RequireService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequireService::from_layer(inner, self.clone())
     }
 }

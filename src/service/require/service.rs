@@ -85,3 +85,11 @@ where
         }
     }
 }
+
+impl<S> Layer<S> for RequireLayer {
+    type Service = RequireService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireService::from_layer(inner, self.clone())
+    }
+}
