@@ -106,6 +106,30 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
 #[cfg(feature = "reqwest")]
 pub use self::reqwest_fetcher::ReqwestFetcher;
 
+/// The fetcher a validator uses unless given one: one client for every validator of the process
+/// (its connection pool is shared too), so a multi-tenant `Issuers` setup does not open one pool
+/// per issuer.
+#[cfg(feature = "reqwest")]
+pub(crate) fn default_fetcher() -> Result<std::sync::Arc<dyn JwksFetcher>, FetchError> {
+    static SHARED: std::sync::OnceLock<ReqwestFetcher> = std::sync::OnceLock::new();
+    let fetcher = match SHARED.get() {
+        Some(fetcher) => fetcher.clone(),
+        None => {
+            let fetcher = ReqwestFetcher::new()?;
+            SHARED.get_or_init(|| fetcher).clone()
+        }
+    };
+    Ok(std::sync::Arc::new(fetcher))
+}
+
+/// Without the `reqwest` feature there is no default: a validator needs `fetcher()`.
+#[cfg(not(feature = "reqwest"))]
+pub(crate) fn default_fetcher() -> Result<std::sync::Arc<dyn JwksFetcher>, FetchError> {
+    Err(FetchError::new(
+        "no fetcher: enable the `reqwest` feature or call fetcher()",
+    ))
+}
+
 #[cfg(feature = "reqwest")]
 mod reqwest_fetcher {
     use std::time::Duration;

@@ -13,5 +13,5 @@ pub(crate) use cache::{CachePolicy, Immediate, KeyCache, Remote};
 pub(crate) use error::KeyError;
 #[cfg(feature = "reqwest")]
 pub use fetch::ReqwestFetcher;
-pub(crate) use fetch::check_url;
 pub use fetch::{ACCEPT, FetchError, JwksFetcher, MAX_DOCUMENT_BYTES, USER_AGENT};
+pub(crate) use fetch::{check_url, default_fetcher};

@@ -1,21 +1,17 @@
 //! [`ValidatorBuilder`]: one issuer's validation settings, checked by `build()` in named steps.
-//!
-//! Over 400 lines because each of its two dozen settings carries its documentation (defaults,
-//! the standard behind it, an example) at its setter, where users read it; the build steps
-//! themselves are short named functions.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::tenants::{IssuerTemplate, PLACEHOLDER, TenantFilter};
+use super::tenants::{IssuerTemplate, TenantFilter};
 use super::validator::{Settings, Validator};
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::grant::ScopeSource;
 use crate::jose::{AlgorithmSet, KeyRules, KeySet, VerifyingKey};
-use crate::jwks::{CachePolicy, JwksFetcher, KeyCache, Remote, check_url};
+use crate::jwks::{CachePolicy, JwksFetcher, KeyCache, Remote, check_url, default_fetcher};
 
 /// The default cap on a token's length, in bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -301,7 +297,9 @@ impl ValidatorBuilder {
     /// does not fail startup.
     pub fn build(self) -> Result<Validator, ConfigError> {
         self.check_limits()?;
-        let template = self.issuer_template()?;
+        let by_discovery = matches!(self.source, KeySource::Discovery);
+        let template = IssuerTemplate::configure(&self.issuer, self.tenants.clone(), by_discovery)
+            .map_err(ConfigError::new)?;
         let asymmetric = self.asymmetric_algorithms()?;
         let (keys, algorithms) = self.key_cache(asymmetric)?;
         let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
@@ -421,7 +419,9 @@ impl ValidatorBuilder {
                 };
                 let fetcher = match &self.fetcher {
                     Some(fetcher) => fetcher.clone(),
-                    None => default_fetcher()?,
+                    None => {
+                        default_fetcher().map_err(|error| ConfigError::new(error.to_string()))?
+                    }
                 };
                 let cache = KeyCache::remote(
                     remote,
@@ -433,35 +433,6 @@ impl ValidatorBuilder {
                 Ok((cache, asymmetric))
             }
         }
-    }
-
-    /// The issuer template, for a multi-tenant issuer: with its tenants, and never through
-    /// discovery (a template names no one document).
-    fn issuer_template(&self) -> Result<Option<IssuerTemplate>, ConfigError> {
-        let tenants = self
-            .tenants
-            .clone()
-            .unwrap_or_else(|| TenantFilter::List(Vec::new().into()));
-        let template = match IssuerTemplate::parse(&self.issuer, tenants) {
-            None if self.tenants.is_some() => {
-                return Err(ConfigError::new(format!(
-                    "tenants() needs an issuer template holding {PLACEHOLDER}"
-                )));
-            }
-            None => return Ok(None),
-            Some(template) => template.map_err(ConfigError::new)?,
-        };
-        if self.tenants.is_none() {
-            return Err(ConfigError::new(
-                "an issuer template needs tenants() or tenant_filter(): accepting every tenant's tokens is never the default",
-            ));
-        }
-        if matches!(self.source, KeySource::Discovery) {
-            return Err(ConfigError::new(
-                "an issuer template needs jwks_url() or jwks_document(): discovery cannot start from a template",
-            ));
-        }
-        Ok(Some(template))
     }
 
     /// What a key set's members may be used with.
@@ -558,29 +529,6 @@ impl std::fmt::Debug for ValidatorBuilder {
             .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
-}
-
-/// One client for every validator of the process (its connection pool is shared too): a
-/// multi-tenant `Issuers` setup does not open one pool per issuer.
-#[cfg(feature = "reqwest")]
-fn default_fetcher() -> Result<Arc<dyn JwksFetcher>, ConfigError> {
-    static SHARED: std::sync::OnceLock<crate::jwks::ReqwestFetcher> = std::sync::OnceLock::new();
-    let fetcher = match SHARED.get() {
-        Some(fetcher) => fetcher.clone(),
-        None => {
-            let fetcher = crate::jwks::ReqwestFetcher::new()
-                .map_err(|error| ConfigError::new(error.to_string()))?;
-            SHARED.get_or_init(|| fetcher).clone()
-        }
-    };
-    Ok(Arc::new(fetcher))
-}
-
-#[cfg(not(feature = "reqwest"))]
-fn default_fetcher() -> Result<Arc<dyn JwksFetcher>, ConfigError> {
-    Err(ConfigError::new(
-        "no fetcher: enable the `reqwest` feature or call fetcher()",
-    ))
 }
 
 #[cfg(test)]

@@ -30,15 +30,34 @@ impl fmt::Debug for IssuerTemplate {
 }
 
 impl IssuerTemplate {
-    /// The template of `issuer`, or `None` when it holds no placeholder.
-    pub(crate) fn parse(issuer: &str, tenants: TenantFilter) -> Option<Result<Self, String>> {
-        let (prefix, suffix) = issuer.split_once(PLACEHOLDER)?;
+    /// The template of a validator's `issuer`: `None` when it holds no placeholder. A template
+    /// needs its tenants (never every tenant by default) and a key source other than discovery
+    /// (a template names no one document); tenants need a template.
+    pub(crate) fn configure(
+        issuer: &str,
+        tenants: Option<TenantFilter>,
+        by_discovery: bool,
+    ) -> Result<Option<Self>, String> {
+        let Some((prefix, suffix)) = issuer.split_once(PLACEHOLDER) else {
+            return match tenants {
+                Some(_) => Err(format!(
+                    "tenants() needs an issuer template holding {PLACEHOLDER}"
+                )),
+                None => Ok(None),
+            };
+        };
         if suffix.contains(PLACEHOLDER) {
-            return Some(Err(format!(
+            return Err(format!(
                 "the issuer template {issuer:?} holds {PLACEHOLDER} twice"
-            )));
+            ));
         }
-        Some(Ok(IssuerTemplate {
+        let Some(tenants) = tenants else {
+            return Err("an issuer template needs tenants() or tenant_filter(): accepting every tenant's tokens is never the default".into());
+        };
+        if by_discovery {
+            return Err("an issuer template needs jwks_url() or jwks_document(): discovery cannot start from a template".into());
+        }
+        Ok(Some(IssuerTemplate {
             prefix: prefix.into(),
             suffix: suffix.into(),
             tenants,
@@ -88,9 +107,13 @@ mod tests {
 
     fn template() -> IssuerTemplate {
         let tenants = TenantFilter::List(vec![Box::from("t-1"), Box::from("t-2")].into());
-        IssuerTemplate::parse("https://login.example/{tenantid}/v2.0", tenants)
-            .unwrap()
-            .unwrap()
+        IssuerTemplate::configure(
+            "https://login.example/{tenantid}/v2.0",
+            Some(tenants),
+            false,
+        )
+        .unwrap()
+        .unwrap()
     }
 
     #[test]
@@ -108,11 +131,12 @@ mod tests {
         assert!(!accepts("https://login.example/t-1/v2.0/", Some("t-1")));
         assert!(template.could_be("https://login.example/anything/v2.0"));
         assert!(!template.could_be("https://login.example//v2.0"));
-        assert!(
-            IssuerTemplate::parse("https://a/{tenantid}/{tenantid}", template.tenants.clone())
-                .unwrap()
-                .is_err()
-        );
-        assert!(IssuerTemplate::parse("https://a/b", template.tenants).is_none());
+        let tenants = || Some(template.tenants.clone());
+        let configure = IssuerTemplate::configure;
+        assert!(configure("https://a/{tenantid}/{tenantid}", tenants(), false).is_err());
+        assert!(configure("https://a/{tenantid}", tenants(), true).is_err());
+        assert!(configure("https://a/{tenantid}", None, false).is_err());
+        assert!(configure("https://a/b", tenants(), false).is_err());
+        assert!(matches!(configure("https://a/b", None, false), Ok(None)));
     }
 }
