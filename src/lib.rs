@@ -106,6 +106,7 @@
 mod authorize;
 mod boxed;
 mod clock;
+pub mod dpop;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
@@ -113,6 +114,7 @@ mod grant;
 mod jose;
 mod json;
 pub mod jwks;
+mod metadata;
 mod principal;
 #[cfg(feature = "axum")]
 mod router;

@@ -9,7 +9,7 @@ use crate::authorize::{
     AccessPolicy, CachedResolver, DEFAULT_MAX_KEYS_PER_PRINCIPAL, GrantResolver,
 };
 use crate::error::AuthError;
-use crate::error::{ConfigError, Realm};
+use crate::error::{Challenges, ConfigError, Realm};
 use crate::grant::{GrantPolicy, RolePolicy};
 use crate::principal::Authenticated;
 use crate::service::context::AuthContext;
@@ -70,7 +70,8 @@ impl<R> Clone for AuthLayer<R> {
 #[derive(Clone)]
 pub(crate) struct LayerState<R> {
     pub(crate) issuers: Issuers,
-    pub(crate) realm: Option<Realm>,
+    /// Realm, accepted schemes and resource metadata: what every challenge names.
+    pub(crate) challenges: Arc<Challenges>,
     pub(crate) allow_anonymous: bool,
     pub(crate) access: Arc<AccessPolicy>,
     pub(crate) on_rejection: R,
@@ -86,9 +87,12 @@ impl AuthLayer {
         let issuers = validator.into();
         AuthLayer {
             state: Arc::new(LayerState {
-                realm: Some(issuers.default_realm())
-                    .filter(|realm| !realm.is_empty())
-                    .and_then(Realm::new),
+                challenges: Arc::new(Challenges {
+                    realm: Some(issuers.default_realm())
+                        .filter(|realm| !realm.is_empty())
+                        .and_then(Realm::new),
+                    ..Challenges::default()
+                }),
                 issuers,
                 allow_anonymous: false,
                 access: Arc::default(),
@@ -144,7 +148,7 @@ impl<R: Clone> AuthLayer<R> {
         let realm = Realm::new(realm).ok_or_else(|| {
             ConfigError::new("the realm must be printable ASCII without quotes or backslashes")
         })?;
-        Ok(self.edit(|state| state.realm = Some(realm)))
+        Ok(self.edit(|state| Arc::make_mut(&mut state.challenges).realm = Some(realm)))
     }
 
     /// Renders every refusal with your own renderer: the layer's 400/401/503 and each 403 or
@@ -178,7 +182,7 @@ impl<R: Clone> AuthLayer<R> {
         AuthLayer {
             state: Arc::new(LayerState {
                 issuers: state.issuers,
-                realm: state.realm,
+                challenges: state.challenges,
                 allow_anonymous: state.allow_anonymous,
                 access: state.access,
                 on_rejection,
@@ -243,7 +247,7 @@ impl<R> std::fmt::Debug for LayerState<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthLayer")
             .field("issuers", &self.issuers)
-            .field("realm", &self.realm)
+            .field("challenges", &self.challenges)
             .field("allow_anonymous", &self.allow_anonymous)
             .field("access", &self.access)
             .field("resolver_cache", &self.resolver_cache)
@@ -270,7 +274,7 @@ pub(crate) fn render<R: OnRejection<B>, B>(state: &LayerState<R>, error: AuthErr
     log_refusal(&error);
     let mut response = state
         .on_rejection
-        .on_rejection(&error.in_realm(state.realm.clone()));
+        .on_rejection(&error.with_challenges(&state.challenges));
     // A renderer built on `AuthError::into_response` returns a marked response: rendered now,
     // it must not be rendered (and logged) again by a layer further out.
     response.extensions_mut().remove::<Refused>();

@@ -1,0 +1,1 @@
+//! Protected-resource metadata (RFC 9728).
