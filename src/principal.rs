@@ -65,6 +65,19 @@ pub(crate) struct VerifiedToken {
     /// The key that verified the signature: a cached token holds only while the key set still
     /// has this very key for its `kid`.
     pub(crate) verified_with: Arc<VerifyingKey>,
+    /// The key binding its `cnf` claim states.
+    pub(crate) confirmation: Confirmation,
+}
+
+/// What a token's `cnf` claim binds it to (RFC 7800).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Confirmation {
+    /// No `cnf`: a bearer token.
+    None,
+    /// `cnf.jkt`: the SHA-256 thumbprint of the DPoP proof key (RFC 9449 §6).
+    Jkt(Box<str>),
+    /// A binding scopegate cannot check (`x5t#S256`, `jwk`, several members, a malformed one).
+    Unsupported,
 }
 
 impl VerifiedToken {
@@ -104,6 +117,7 @@ impl VerifiedToken {
                 crate::jose::AlgorithmSet::default(),
                 jsonwebtoken::DecodingKey::from_ed_der(&[0; 32]),
             )),
+            confirmation: Confirmation::None,
         }
     }
 }
@@ -196,6 +210,21 @@ impl Authenticated {
     /// `azp` (OIDC Core §2), if present.
     pub fn authorized_party(&self) -> Option<&str> {
         self.token.authorized_party.as_deref()
+    }
+
+    /// The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6), when it is a
+    /// DPoP-bound token. Through the [`AuthLayer`](crate::AuthLayer), such a token got in only
+    /// with a valid proof of that key.
+    pub fn key_thumbprint(&self) -> Option<&str> {
+        match &self.token.confirmation {
+            Confirmation::Jkt(jkt) => Some(jkt),
+            _ => None,
+        }
+    }
+
+    /// The key binding of the token's `cnf` claim.
+    pub(crate) fn confirmation(&self) -> &Confirmation {
+        &self.token.confirmation
     }
 
     /// A top-level claim by its literal name (`"org_id"`, `"https://my-apis/customScopes"`).

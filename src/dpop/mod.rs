@@ -1,6 +1,93 @@
 //! Sender-constrained tokens: DPoP proofs (RFC 9449) and the replay store that makes each proof
 //! usable once.
+//!
+//! Turn it on with [`AuthLayer::dpop`](crate::AuthLayer::dpop). A request then may (or, with
+//! [`Dpop::required`], must) send `Authorization: DPoP <token>` and one `DPoP` header holding a
+//! proof: a JWT signed by the client's key, naming the request's method and URI, issued within
+//! the proof window, carrying the hash of the token, and signed by the very key the token is
+//! bound to (`cnf.jkt`). Each proof is accepted once: its id is recorded in a
+//! [`ReplayStore`].
 
+mod config;
+mod digest;
+mod htu;
+mod memory;
+mod proof;
 mod replay;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::Dpop;
+pub use memory::MemoryReplayStore;
 pub use replay::{ReplayStore, ReplayStoreError};
+
+pub(crate) use digest::sha256_base64url;
+pub(crate) use htu::Origin;
+pub(crate) use proof::{CheckedProof, ProofRequest, check_proof};
+
+use crate::clock::Clock;
+use crate::error::ErrorKind;
+
+/// DPoP as one API applies it: the configuration, its replay store and the public origin.
+#[derive(Clone, Debug)]
+pub(crate) struct DpopPolicy {
+    pub(crate) config: Dpop,
+    store: Arc<dyn ReplayStore>,
+    origin: Origin,
+}
+
+/// How many proof ids the default in-memory store holds.
+const DEFAULT_MEMORY_ENTRIES: usize = 200_000;
+
+impl DpopPolicy {
+    pub(crate) fn new(config: Dpop, origin: Origin, clock: Arc<dyn Clock>) -> Self {
+        let store = config.replay_store.clone().unwrap_or_else(|| {
+            Arc::new(MemoryReplayStore::new(DEFAULT_MEMORY_ENTRIES).with_clock(clock))
+        });
+        DpopPolicy {
+            config,
+            store,
+            origin,
+        }
+    }
+
+    /// The origin `htu` is compared with: the forwarded one when trusted and present.
+    pub(crate) fn origin_for(&self, headers: &http::HeaderMap) -> Origin {
+        self.config
+            .trust_forwarded_headers
+            .then(|| Origin::forwarded(headers))
+            .flatten()
+            .unwrap_or_else(|| self.origin.clone())
+    }
+
+    /// Records the proof's use: refused when seen within the window, 503 when the store does
+    /// not answer in time.
+    pub(crate) async fn first_use(&self, proof: &CheckedProof) -> Result<(), ErrorKind> {
+        // A proof stays acceptable until `iat + window`, with `iat` up to a window ahead.
+        let ttl = self.config.proof_window * 2 + Duration::from_secs(1);
+        let answer = tokio::time::timeout(
+            self.config.replay_timeout,
+            self.store.first_use(&proof.replay_key, ttl),
+        )
+        .await;
+        match answer {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(ErrorKind::DpopProofReplayed),
+            Ok(Err(error)) => {
+                tracing::error!(target: "scopegate", %error, "the DPoP replay store failed; refusing with 503");
+                Err(ErrorKind::ReplayCheckUnavailable)
+            }
+            Err(_) => {
+                tracing::error!(target: "scopegate", "the DPoP replay store did not answer in time; refusing with 503");
+                Err(ErrorKind::ReplayCheckUnavailable)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for dyn ReplayStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReplayStore")
+    }
+}

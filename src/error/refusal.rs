@@ -137,11 +137,6 @@ impl AuthError {
         self
     }
 
-    /// The scheme the refused request used.
-    pub(crate) fn presented_scheme(&self) -> Scheme {
-        self.presented
-    }
-
     /// Names the scopes that would satisfy the requirement, for the `scope` attribute. Each
     /// must be a scope-token (bound from checked values), so the header stays well formed.
     pub(crate) fn with_scope(mut self, scopes: &[String]) -> Self {

@@ -68,13 +68,32 @@ pub(crate) fn unverified_payload(token: &str, max_len: usize) -> Result<Vec<u8>,
     decode_segment(payload)
 }
 
+/// A compact JWS split and decoded, nothing in it read yet.
+pub(crate) struct DecodedParts {
+    pub(crate) header: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
+    /// Length of `header.payload`, the signed bytes at the start of the token.
+    pub(crate) signing_input_len: usize,
+}
+
+/// The size cap, three non-empty strict base64url segments, decoded.
+pub(crate) fn decode_parts(token: &str, max_len: usize) -> Result<DecodedParts, ErrorKind> {
+    let [header, payload, signature] = split_compact(token, max_len)?;
+    Ok(DecodedParts {
+        header: decode_segment(header)?,
+        payload: decode_segment(payload)?,
+        signature: decode_segment(signature)?,
+        signing_input_len: header.len() + 1 + payload.len(),
+    })
+}
+
 /// Splits `token` and parses its header, refusing anything malformed before any key is looked
 /// at. The header is one strict JSON object: a repeated member name is malformed (RFC 7515 §4).
 /// `jwk`, `jku`, `x5u` and `x5c` are never read: keys come only from the configured key set.
 pub(crate) fn parse(token: &str, max_len: usize) -> Result<CompactToken, ErrorKind> {
-    let [header_b64, payload_b64, signature_b64] = split_compact(token, max_len)?;
-    let header_json = decode_segment(header_b64)?;
-    let header = Members::parse(&header_json).map_err(|_| ErrorKind::MalformedToken)?;
+    let parts = decode_parts(token, max_len)?;
+    let header = Members::parse(&parts.header).map_err(|_| ErrorKind::MalformedToken)?;
     if header.has_repeated_names() {
         return Err(ErrorKind::MalformedToken);
     }
@@ -99,28 +118,32 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<CompactToken, ErrorKi
             _ => return Err(ErrorKind::InvalidKeyId),
         },
     };
-    let payload = decode_segment(payload_b64)?;
-    let signature = decode_segment(signature_b64)?;
     Ok(CompactToken {
         algorithm,
         kid,
         typ,
-        signing_input_len: header_b64.len() + 1 + payload_b64.len(),
-        signature,
-        payload,
+        signing_input_len: parts.signing_input_len,
+        signature: parts.signature,
+        payload: parts.payload,
     })
 }
 
-/// RFC 9068 §4 / RFC 8725 §3.11: compared case-insensitively, `application/` implied.
-fn classify_typ(typ: &str) -> TokenType {
+/// Whether a `typ` names this media type: compared case-insensitively, `application/` implied
+/// (RFC 7515 §4.1.9).
+pub(crate) fn typ_is(typ: &str, media_type: &str) -> bool {
     let prefix = "application/";
     let bare = match typ.get(..prefix.len()) {
         Some(head) if head.eq_ignore_ascii_case(prefix) => &typ[prefix.len()..],
         _ => typ,
     };
-    if bare.eq_ignore_ascii_case("jwt") {
+    bare.eq_ignore_ascii_case(media_type)
+}
+
+/// RFC 9068 §4 / RFC 8725 §3.11.
+fn classify_typ(typ: &str) -> TokenType {
+    if typ_is(typ, "jwt") {
         TokenType::Jwt
-    } else if bare.eq_ignore_ascii_case("at+jwt") {
+    } else if typ_is(typ, "at+jwt") {
         TokenType::AccessToken
     } else {
         TokenType::Other

@@ -284,6 +284,69 @@ fn parse_member(
     ))
 }
 
+/// Members only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The public key a DPoP proof carries in its header (RFC 9449 §4.2), for `algorithm` only,
+/// and the input of its RFC 7638 thumbprint: the required members, in order, without
+/// whitespace. A key with private members is refused.
+pub(crate) fn embedded_key(
+    member: &Value,
+    algorithm: Algorithm,
+) -> Result<(VerifyingKey, String), &'static str> {
+    let Some(members) = member.as_object() else {
+        return Err("jwk is not an object");
+    };
+    if PRIVATE_MEMBERS
+        .iter()
+        .any(|name| members.contains_key(*name))
+    {
+        return Err("jwk holds private key members");
+    }
+    let kty = optional_str(member, "kty")?;
+    let (family, key, material) = match kty {
+        Some("RSA") => rsa_key(member)?,
+        Some("EC") => ec_key(member)?,
+        Some("OKP") => okp_key(member)?,
+        _ => return Err("kty is missing or not an asymmetric key type"),
+    };
+    let permitted = AlgorithmSet::of([algorithm]).intersect(family);
+    if permitted.is_empty() {
+        return Err("alg does not fit the key type or curve");
+    }
+    // Each value was decoded as base64url above, so it needs no JSON escaping.
+    let text = |name| {
+        optional_str(member, name)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    };
+    let thumbprint_input = match kty {
+        Some("RSA") => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, text("e"), text("n")),
+        Some("EC") => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            text("crv"),
+            text("x"),
+            text("y")
+        ),
+        _ => format!(
+            r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#,
+            text("crv"),
+            text("x")
+        ),
+    };
+    #[cfg(feature = "aws-lc-rs")]
+    let parsed = material.parse(algorithm);
+    let key = VerifyingKey {
+        permitted,
+        key,
+        #[cfg(feature = "aws-lc-rs")]
+        parsed,
+        material: material.bytes(),
+    };
+    Ok((key, thumbprint_input))
+}
+
 /// A key's algorithm family, the key for jsonwebtoken, and its raw material.
 type Parsed = (AlgorithmSet, DecodingKey, Material);
 

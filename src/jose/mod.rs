@@ -6,8 +6,8 @@ mod compact;
 mod jwk;
 mod material;
 
-pub(crate) use algorithm::AlgorithmSet;
-#[cfg(feature = "test-util")]
-pub(crate) use algorithm::algorithm_name;
-pub(crate) use compact::{CompactToken, TokenType, parse, unverified_payload};
-pub(crate) use jwk::{KeyRules, KeySet, Lookup, VerifyingKey};
+pub(crate) use algorithm::{AlgorithmSet, algorithm_name, parse_algorithm};
+pub(crate) use compact::{
+    CompactToken, TokenType, decode_parts, parse, typ_is, unverified_payload,
+};
+pub(crate) use jwk::{KeyRules, KeySet, Lookup, VerifyingKey, embedded_key};

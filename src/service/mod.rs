@@ -2,8 +2,8 @@
 //! [`RequireService`] for requirements behind it, and the renderers of refusals.
 
 mod auth;
-mod bearer;
 mod context;
+mod credentials;
 mod rejection;
 mod require;
 

@@ -100,11 +100,13 @@ use std::sync::{Mutex, MutexGuard};
 use jsonwebtoken::Algorithm;
 
 mod clock;
+mod dpop;
 mod issuer;
 mod keys;
 mod token;
 
 pub use clock::ManualClock;
+pub use dpop::{DpopKey, ProofBuilder};
 pub use issuer::TestIssuer;
 pub use token::TokenBuilder;
 

@@ -172,6 +172,11 @@ impl TokenBuilder {
         format!("{signing_input}.{}", b64(signature))
     }
 
+    /// Binds the token to a client's DPoP key: `cnf.jkt` is the key's thumbprint.
+    pub fn bound_to(self, key: &super::DpopKey) -> Self {
+        self.claim("cnf", serde_json::json!({ "jkt": key.thumbprint() }))
+    }
+
     /// Signs as [`sign`](Self::sign) does and returns the `Authorization` header value,
     /// `Bearer <token>`.
     ///

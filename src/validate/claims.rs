@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::error::ErrorKind;
 use crate::grant::ScopeSource;
 use crate::json;
+use crate::principal::Confirmation;
 
 /// The registered claims scopegate checks and the claims its issuer's scope sources name, read
 /// in one pass over the payload. `None`: absent; `Some(Value::Null)`: present as `null`.
@@ -25,6 +26,8 @@ pub(crate) struct RegisteredClaims {
     pub(crate) tid: Option<Value>,
     /// AWS Cognito's `access` or `id`.
     pub(crate) token_use: Option<Value>,
+    /// The key the token is bound to (RFC 7800, RFC 9449 §6).
+    pub(crate) cnf: Option<Value>,
     /// One slot per scope source, in order: where the claim's raw JSON lies in the payload.
     pub(crate) scope_claims: Vec<Option<Range<usize>>>,
 }
@@ -56,6 +59,7 @@ impl RegisteredClaims {
                 "azp" => &mut claims.azp,
                 "token_use" => &mut claims.token_use,
                 "tid" => &mut claims.tid,
+                "cnf" => &mut claims.cnf,
                 other => {
                     let index = sources.iter().position(|source| source.name() == other);
                     if let Some(slot) = index.and_then(|index| claims.scope_claims.get_mut(index)) {
@@ -94,6 +98,29 @@ pub(crate) fn optional_string(claim: &Option<Value>) -> Result<Option<&str>, Err
         Some(Value::String(text)) => Ok(Some(text)),
         Some(_) => Err(ErrorKind::InvalidClaimType),
     }
+}
+
+/// What `cnf` binds the token to: only a lone `jkt` (a SHA-256 JWK thumbprint, 43 characters
+/// of base64url) is something scopegate can check; any other binding is kept as unsupported, so
+/// the token is refused rather than taken as a bearer token.
+pub(crate) fn confirmation(cnf: &Option<Value>) -> Confirmation {
+    let Some(cnf) = cnf else {
+        return Confirmation::None;
+    };
+    let jkt = cnf
+        .as_object()
+        .filter(|members| members.len() == 1)
+        .and_then(|members| members.get("jkt"))
+        .and_then(Value::as_str)
+        .filter(|jkt| jkt.len() == 43 && jkt.bytes().all(is_base64url));
+    match jkt {
+        Some(jkt) => Confirmation::Jkt(jkt.into()),
+        None => Confirmation::Unsupported,
+    }
+}
+
+fn is_base64url(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
 }
 
 /// `aud`: a string, or a non-empty array of strings.

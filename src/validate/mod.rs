@@ -8,6 +8,7 @@ mod tenants;
 mod token_cache;
 mod validator;
 
+pub(crate) use backend::verify_signature;
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, ValidatorBuilder};
 pub use issuers::Issuers;
 pub use token_cache::DEFAULT_TOKEN_CACHE_BYTES;

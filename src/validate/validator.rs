@@ -4,7 +4,8 @@ use std::sync::{Arc, OnceLock};
 
 use super::backend::verify_signature;
 use super::claims::{
-    RegisteredClaims, Rounding, audiences, numeric_date, optional_date, optional_string,
+    RegisteredClaims, Rounding, audiences, confirmation, numeric_date, optional_date,
+    optional_string,
 };
 use super::tenants::IssuerTemplate;
 use crate::clock::Clock;
@@ -388,6 +389,7 @@ impl Validator {
             scope_claims: claims.scope_claims,
             granted: OnceLock::new(),
             verified_with: key.clone(),
+            confirmation: confirmation(&claims.cnf),
         }))
     }
 

@@ -11,7 +11,7 @@ use tower_service::Service;
 
 use super::layer::{LayerState, admit, finish, render};
 use crate::boxed::BoxFuture;
-use crate::error::{AuthError, ErrorKind};
+use crate::error::{AuthError, ErrorKind, Scheme};
 use crate::principal::Authenticated;
 use crate::service::rejection::OnRejection;
 
@@ -32,7 +32,8 @@ pin_project! {
     where
         S: Service<Request<ReqBody>>,
     {
-        Inner { #[pin] future: S::Future, layer: Arc<LayerState<R>> },
+        // The scheme the request used: a refusal from further in challenges for it.
+        Inner { #[pin] future: S::Future, layer: Arc<LayerState<R>>, scheme: Scheme },
         Rejected { response: Option<Response<B>> },
         // Only when the key is not cached: validation waits for a fetch, then the inner service
         // is called. Only this state is boxed, and it holds the service and request as they
@@ -41,6 +42,7 @@ pin_project! {
             validation: BoxFuture<'static, Result<Authenticated, ErrorKind>>,
             next: Option<(S, Request<ReqBody>)>,
             layer: Arc<LayerState<R>>,
+            scheme: Scheme,
         },
     }
 }
@@ -49,9 +51,13 @@ impl<S, ReqBody, B, R> ResponseFuture<S, ReqBody, B, R>
 where
     S: Service<Request<ReqBody>>,
 {
-    pub(crate) fn inner(future: S::Future, layer: Arc<LayerState<R>>) -> Self {
+    pub(crate) fn inner(future: S::Future, layer: Arc<LayerState<R>>, scheme: Scheme) -> Self {
         ResponseFuture {
-            state: State::Inner { future, layer },
+            state: State::Inner {
+                future,
+                layer,
+                scheme,
+            },
         }
     }
 
@@ -68,12 +74,14 @@ where
         inner: S,
         request: Request<ReqBody>,
         layer: Arc<LayerState<R>>,
+        scheme: Scheme,
     ) -> Self {
         ResponseFuture {
             state: State::Validating {
                 validation,
                 next: Some((inner, request)),
                 layer,
+                scheme,
             },
         }
     }
@@ -90,9 +98,13 @@ where
         loop {
             let mut this = self.as_mut().project();
             match this.state.as_mut().project() {
-                StateProjection::Inner { future, layer } => {
+                StateProjection::Inner {
+                    future,
+                    layer,
+                    scheme,
+                } => {
                     let response = ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(finish(layer, response)));
+                    return Poll::Ready(Ok(finish(layer, response, *scheme)));
                 }
                 StateProjection::Rejected { response } => {
                     return match response.take() {
@@ -104,13 +116,14 @@ where
                     validation,
                     next,
                     layer,
+                    scheme,
                 } => {
                     let validated = ready!(validation.as_mut().poll(cx));
-                    let layer = layer.clone();
+                    let (layer, scheme) = (layer.clone(), *scheme);
                     let auth = match validated {
                         Ok(auth) => auth,
                         Err(kind) => {
-                            return Poll::Ready(Ok(render(&layer, AuthError::new(kind))));
+                            return Poll::Ready(Ok(render(&layer, AuthError::new(kind), scheme)));
                         }
                     };
                     let Some((mut inner, mut request)) = next.take() else {
@@ -118,7 +131,11 @@ where
                     };
                     admit(&mut request, &layer, Some(auth));
                     let future = inner.call(request);
-                    this.state.set(State::Inner { future, layer });
+                    this.state.set(State::Inner {
+                        future,
+                        layer,
+                        scheme,
+                    });
                 }
             }
         }

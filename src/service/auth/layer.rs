@@ -8,8 +8,9 @@ use http::{Request, Response};
 use crate::authorize::{
     AccessPolicy, CachedResolver, DEFAULT_MAX_KEYS_PER_PRINCIPAL, GrantResolver,
 };
+use crate::dpop::{Dpop, DpopPolicy, Origin};
 use crate::error::AuthError;
-use crate::error::{Challenges, ConfigError, Realm};
+use crate::error::{Challenges, ConfigError, Realm, Scheme};
 use crate::grant::{GrantPolicy, RolePolicy};
 use crate::principal::Authenticated;
 use crate::service::context::AuthContext;
@@ -74,6 +75,11 @@ pub(crate) struct LayerState<R> {
     pub(crate) challenges: Arc<Challenges>,
     pub(crate) allow_anonymous: bool,
     pub(crate) access: Arc<AccessPolicy>,
+    /// Where clients reach the API: `htu` and the resource metadata URL are on it.
+    public_origin: Option<Origin>,
+    pub(crate) dpop: Option<Arc<DpopPolicy>>,
+    /// Opt-out: tokens bound with `cnf` are let through with the `Bearer` scheme.
+    pub(crate) bound_as_bearer: bool,
     pub(crate) on_rejection: R,
     resolver: Option<Arc<dyn GrantResolver>>,
     resolver_cache: (Duration, usize),
@@ -96,6 +102,9 @@ impl AuthLayer {
                 issuers,
                 allow_anonymous: false,
                 access: Arc::default(),
+                public_origin: None,
+                dpop: None,
+                bound_as_bearer: false,
                 on_rejection: DefaultRejection,
                 resolver: None,
                 resolver_cache: (Duration::from_secs(60), 10_000),
@@ -185,12 +194,71 @@ impl<R: Clone> AuthLayer<R> {
                 challenges: state.challenges,
                 allow_anonymous: state.allow_anonymous,
                 access: state.access,
+                public_origin: state.public_origin,
+                dpop: state.dpop,
+                bound_as_bearer: state.bound_as_bearer,
                 on_rejection,
                 resolver: state.resolver,
                 resolver_cache: state.resolver_cache,
                 resolver_keys_per_principal: state.resolver_keys_per_principal,
             }),
         }
+    }
+
+    /// The origin clients reach the API under (`https://rooms.example`): DPoP proofs name
+    /// their request URI on it, and the resource metadata URL is formed on it. The `Host`
+    /// header is never trusted for either.
+    pub fn public_origin(self, origin: &str) -> Result<Self, ConfigError> {
+        let origin = Origin::parse(origin)?;
+        Ok(self.edit(|state| {
+            state.public_origin = Some(origin.clone());
+            if let Some(dpop) = &state.dpop {
+                let config = dpop.config.clone();
+                state.dpop = Some(Arc::new(DpopPolicy::new(
+                    config,
+                    origin,
+                    state.issuers.clock(),
+                )));
+            }
+        }))
+    }
+
+    /// Accepts DPoP-bound tokens (RFC 9449) as [`Dpop`] configures: both schemes, or DPoP
+    /// only. Needs [`public_origin`](Self::public_origin) first: a proof's `htu` is checked
+    /// against it.
+    ///
+    /// | request | response |
+    /// |---|---|
+    /// | `DPoP` token bound to the proof's key, valid proof | let through |
+    /// | two `DPoP` headers | 400 `invalid_request` |
+    /// | no proof, or any fault in it (including a replay) | 401 `DPoP error="invalid_dpop_proof"` |
+    /// | `DPoP` token without `cnf.jkt` | 401 `invalid_token` |
+    /// | `Bearer` when DPoP is required | 401, bare `DPoP` challenge |
+    /// | replay store unavailable | 503, never let through |
+    pub fn dpop(self, dpop: Dpop) -> Result<Self, ConfigError> {
+        let Some(origin) = self.state.public_origin.clone() else {
+            return Err(ConfigError::new(
+                "DPoP needs the API's public origin: call AuthLayer::public_origin first",
+            ));
+        };
+        Ok(self.edit(|state| {
+            let challenges = Arc::make_mut(&mut state.challenges);
+            challenges.bearer = !dpop.is_required();
+            challenges.dpop_algs = Some(dpop.algorithm_names().join(" ").into());
+            state.dpop = Some(Arc::new(DpopPolicy::new(
+                dpop,
+                origin,
+                state.issuers.clock(),
+            )));
+        }))
+    }
+
+    /// Lets tokens bound to a key (`cnf`, RFC 7800) through with the `Bearer` scheme, without
+    /// checking the binding. Off by default: such a token is refused (401 `invalid_token`),
+    /// since whoever holds it could use it. Turn it on only where something else checks the
+    /// binding, such as a proxy that verifies the mTLS client certificate (RFC 8705).
+    pub fn bound_tokens_as_bearer(self, accept: bool) -> Self {
+        self.edit(|state| state.bound_as_bearer = accept)
     }
 
     /// Grants scopes from the user's roles per tenant, as `policy` defines them (see
@@ -250,6 +318,9 @@ impl<R> std::fmt::Debug for LayerState<R> {
             .field("challenges", &self.challenges)
             .field("allow_anonymous", &self.allow_anonymous)
             .field("access", &self.access)
+            .field("public_origin", &self.public_origin)
+            .field("dpop", &self.dpop.as_ref().map(|dpop| &dpop.config))
+            .field("bound_as_bearer", &self.bound_as_bearer)
             .field("resolver_cache", &self.resolver_cache)
             .finish_non_exhaustive()
     }
@@ -269,12 +340,16 @@ impl<R> LayerState<R> {
     }
 }
 
-/// The response for a refusal: logged once, rendered with the API's renderer and realm.
-pub(crate) fn render<R: OnRejection<B>, B>(state: &LayerState<R>, error: AuthError) -> Response<B> {
+/// The response for a refusal of a request that used `scheme`: logged once, rendered with the
+/// API's renderer and challenges.
+pub(crate) fn render<R: OnRejection<B>, B>(
+    state: &LayerState<R>,
+    error: AuthError,
+    scheme: Scheme,
+) -> Response<B> {
     log_refusal(&error);
-    let mut response = state
-        .on_rejection
-        .on_rejection(&error.with_challenges(&state.challenges));
+    let error = error.with_challenges(&state.challenges).presented(scheme);
+    let mut response = state.on_rejection.on_rejection(&error);
     // A renderer built on `AuthError::into_response` returns a marked response: rendered now,
     // it must not be rendered (and logged) again by a layer further out.
     response.extensions_mut().remove::<Refused>();
@@ -285,9 +360,10 @@ pub(crate) fn render<R: OnRejection<B>, B>(state: &LayerState<R>, error: AuthErr
 pub(crate) fn finish<R: OnRejection<B>, B>(
     state: &LayerState<R>,
     mut response: Response<B>,
+    scheme: Scheme,
 ) -> Response<B> {
     match response.extensions_mut().remove::<Refused>() {
-        Some(Refused(error)) => render(state, error),
+        Some(Refused(error)) => render(state, error, scheme),
         None => response,
     }
 }

@@ -1,5 +1,6 @@
 //! Authentication at the edge: [`AuthLayer`], [`AuthService`], [`ResponseFuture`].
 
+mod binding;
 mod future;
 mod layer;
 mod service;

@@ -8,10 +8,12 @@ use tower_service::Service;
 
 use tower_layer::Layer;
 
+use super::binding::{DpopRequest, bearer_allowed};
 use super::future::ResponseFuture;
 use super::layer::{AuthLayer, LayerState, admit, render};
-use crate::error::{AuthError, ErrorKind};
-use crate::service::bearer::bearer_token;
+use crate::boxed::BoxFuture;
+use crate::error::{AuthError, ErrorKind, Scheme};
+use crate::service::credentials::{credentials, dpop_proof};
 use crate::service::rejection::OnRejection;
 use crate::validate::Outcome;
 
@@ -79,35 +81,74 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let state = &*self.state;
-        let token = match bearer_token(request.headers(), state.issuers.max_token_bytes()) {
-            Ok(Some(token)) => token,
+        let refuse =
+            |kind, scheme| ResponseFuture::rejected(render(state, AuthError::new(kind), scheme));
+        let max_token_bytes = state.issuers.max_token_bytes();
+        let credentials = match credentials(request.headers(), max_token_bytes) {
+            Ok(Some(credentials)) => credentials,
             Ok(None) if state.allow_anonymous => {
                 admit(&mut request, state, None);
-                return ResponseFuture::inner(self.inner.call(request), self.state.clone());
+                let future = self.inner.call(request);
+                return ResponseFuture::inner(future, self.state.clone(), Scheme::None);
             }
-            Ok(None) => {
-                let refusal = render(state, AuthError::new(ErrorKind::MissingCredentials));
-                return ResponseFuture::rejected(refusal);
-            }
-            Err(kind) => return ResponseFuture::rejected(render(state, AuthError::new(kind))),
+            Ok(None) => return refuse(ErrorKind::MissingCredentials, Scheme::None),
+            Err(kind) => return refuse(kind, Scheme::None),
         };
-        match state.issuers.validate_cached(token) {
-            Outcome::Done(Ok(auth)) => {
-                admit(&mut request, state, Some(auth));
-                ResponseFuture::inner(self.inner.call(request), self.state.clone())
+        let scheme = credentials.scheme;
+        let validation: BoxFuture<'static, _> = match (scheme, &state.dpop) {
+            (Scheme::Dpop, None) => return refuse(ErrorKind::SchemeNotAccepted, scheme),
+            (Scheme::Bearer, Some(dpop)) if dpop.config.is_required() => {
+                return refuse(ErrorKind::SchemeNotAccepted, scheme);
             }
-            Outcome::Done(Err(kind)) => {
-                ResponseFuture::rejected(render(state, AuthError::new(kind)))
+            (Scheme::Dpop, Some(dpop)) => {
+                let proof = match dpop_proof(request.headers(), max_token_bytes) {
+                    Ok(proof) => proof.to_owned(),
+                    Err(kind) => return refuse(kind, scheme),
+                };
+                let check = DpopRequest {
+                    token: credentials.token.to_owned(),
+                    proof,
+                    method: request.method().as_str().to_owned(),
+                    path: original_path(&request).to_owned(),
+                    origin: dpop.origin_for(request.headers()),
+                };
+                Box::pin(check.validate(state.issuers.clone(), dpop.clone()))
             }
-            Outcome::AwaitKeys(pending) => {
-                // The ready service goes into the future; a clone stays for the next call.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                let validation = Box::pin(pending.finish());
-                ResponseFuture::validating(validation, inner, request, self.state.clone())
-            }
-        }
+            _ => match state.issuers.validate_cached(credentials.token) {
+                Outcome::Done(Ok(auth)) => {
+                    if let Err(kind) = bearer_allowed(&auth, state.bound_as_bearer) {
+                        return refuse(kind, scheme);
+                    }
+                    admit(&mut request, state, Some(auth));
+                    let future = self.inner.call(request);
+                    return ResponseFuture::inner(future, self.state.clone(), scheme);
+                }
+                Outcome::Done(Err(kind)) => return refuse(kind, scheme),
+                Outcome::AwaitKeys(pending) => {
+                    let bound_as_bearer = state.bound_as_bearer;
+                    Box::pin(async move {
+                        let auth = pending.finish().await?;
+                        bearer_allowed(&auth, bound_as_bearer)?;
+                        Ok(auth)
+                    })
+                }
+            },
+        };
+        // The ready service goes into the future; a clone stays for the next call.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::validating(validation, inner, request, self.state.clone(), scheme)
     }
+}
+
+/// The request's path as the client sent it: axum's `nest` strips its prefix from the URI
+/// the inner services see, but keeps the original.
+fn original_path<B>(request: &Request<B>) -> &str {
+    #[cfg(feature = "axum")]
+    if let Some(original) = request.extensions().get::<axum::extract::OriginalUri>() {
+        return original.0.path();
+    }
+    request.uri().path()
 }
 
 impl<S, R> Layer<S> for AuthLayer<R> {

@@ -1,19 +1,39 @@
-//! Reading the bearer token from the request headers (RFC 6750 §2.1, SECURITY-BAR §1).
+//! Reading the credentials from the request headers: `Authorization: Bearer` (RFC 6750 §2.1,
+//! SECURITY-BAR §1) or `Authorization: DPoP` with its `DPoP` proof header (RFC 9449 §7.1).
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, Scheme};
 
-/// The token in `Authorization: Bearer <token>`.
+/// A token and the scheme it came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Credentials<'a> {
+    pub(crate) scheme: Scheme,
+    pub(crate) token: &'a str,
+}
+
+/// The scheme an `Authorization` value starts with, and the length of its name.
+fn scheme_of(credentials: &[u8]) -> Option<(Scheme, usize)> {
+    [(Scheme::Bearer, &b"bearer"[..]), (Scheme::Dpop, b"dpop")]
+        .into_iter()
+        .find(|(_, name)| {
+            credentials
+                .get(..name.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(name))
+        })
+        .map(|(scheme, name)| (scheme, name.len()))
+}
+
+/// The token in `Authorization: Bearer <token>` or `Authorization: DPoP <token>`.
 ///
-/// `Ok(None)`: no bearer credentials (no header, or another scheme such as `Basic`).
+/// `Ok(None)`: no credentials scopegate reads (no header, or another scheme such as `Basic`).
 /// The token is returned as written; its syntax is the token parser's business, so a bad
 /// token is 401 `invalid_token` rather than 400.
-pub(crate) fn bearer_token(
+pub(crate) fn credentials(
     headers: &HeaderMap,
     max_token_bytes: usize,
-) -> Result<Option<&str>, ErrorKind> {
+) -> Result<Option<Credentials<'_>>, ErrorKind> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -22,24 +42,18 @@ pub(crate) fn bearer_token(
         return Err(ErrorKind::MultipleAuthorizationHeaders);
     }
     let bytes = value.as_bytes();
-    const SCHEME: &[u8] = b"bearer";
-    let is_bearer = |credentials: &[u8]| {
-        credentials
-            .get(..SCHEME.len())
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(SCHEME))
-    };
-    // A bearer token behind a comma, whatever comes first ("Basic x, Bearer y").
+    // Credentials behind a comma, whatever comes first ("Basic x, Bearer y").
     if bytes
         .split(|byte| *byte == b',')
         .skip(1)
-        .any(|piece| is_bearer(piece.trim_ascii_start()))
+        .any(|piece| scheme_of(piece.trim_ascii_start()).is_some())
     {
         return Err(ErrorKind::CommaJoinedCredentials);
     }
-    if !is_bearer(bytes) {
+    let Some((scheme, name_len)) = scheme_of(bytes) else {
         return Ok(None);
-    }
-    let rest = &bytes[SCHEME.len()..];
+    };
+    let rest = &bytes[name_len..];
     match rest.first() {
         // "Bearer" alone: the scheme with an empty token.
         None => return Err(ErrorKind::MalformedAuthorizationHeader),
@@ -66,9 +80,23 @@ pub(crate) fn bearer_token(
         return Err(ErrorKind::CommaJoinedCredentials);
     }
     // Bytes outside visible ASCII can never be a JWS; the parser would refuse them anyway.
-    std::str::from_utf8(token)
-        .map(Some)
-        .map_err(|_| ErrorKind::MalformedToken)
+    let token = std::str::from_utf8(token).map_err(|_| ErrorKind::MalformedToken)?;
+    Ok(Some(Credentials { scheme, token }))
+}
+
+/// The one `DPoP` proof header: two are 400 `invalid_request`, none is a missing proof.
+pub(crate) fn dpop_proof(headers: &HeaderMap, max_proof_bytes: usize) -> Result<&str, ErrorKind> {
+    let mut values = headers.get_all("dpop").iter();
+    let Some(value) = values.next() else {
+        return Err(ErrorKind::MissingDpopProof);
+    };
+    if values.next().is_some() {
+        return Err(ErrorKind::MultipleDpopProofs);
+    }
+    if value.len() > max_proof_bytes {
+        return Err(ErrorKind::MalformedDpopProof);
+    }
+    value.to_str().map_err(|_| ErrorKind::MalformedDpopProof)
 }
 
 #[cfg(test)]
@@ -85,7 +113,7 @@ mod tests {
     }
 
     fn read(values: &[&[u8]]) -> Result<Option<String>, ErrorKind> {
-        bearer_token(&headers(values), 8192).map(|token| token.map(str::to_owned))
+        credentials(&headers(values), 8192).map(|found| found.map(|found| found.token.to_owned()))
     }
 
     #[test]
@@ -106,7 +134,39 @@ mod tests {
         assert_eq!(read(&[b"Basic dXNlcjpwYXNz"]), Ok(None));
         assert_eq!(read(&[b"Bearerabc"]), Ok(None));
         assert_eq!(read(&[b"Bear"]), Ok(None));
-        assert_eq!(read(&[b"DPoP abc"]), Ok(None));
+        assert_eq!(read(&[b"DPoPabc"]), Ok(None));
+    }
+
+    #[test]
+    fn both_schemes_are_read() {
+        for (value, scheme) in [
+            (&b"Bearer abc"[..], Scheme::Bearer),
+            (b"DPoP abc", Scheme::Dpop),
+            (b"dpop  abc", Scheme::Dpop),
+        ] {
+            let map = headers(&[value]);
+            let found = credentials(&map, 8192).unwrap().unwrap();
+            assert_eq!((found.scheme, found.token), (scheme, "abc"));
+        }
+        assert_eq!(
+            read(&[b"Basic x, DPoP y"]),
+            Err(ErrorKind::CommaJoinedCredentials)
+        );
+        assert_eq!(
+            read(&[b"DPoP"]),
+            Err(ErrorKind::MalformedAuthorizationHeader)
+        );
+    }
+
+    #[test]
+    fn exactly_one_proof_header() {
+        let mut map = HeaderMap::new();
+        assert_eq!(dpop_proof(&map, 8192), Err(ErrorKind::MissingDpopProof));
+        map.append("dpop", HeaderValue::from_static("a.b.c"));
+        assert_eq!(dpop_proof(&map, 8192), Ok("a.b.c"));
+        assert_eq!(dpop_proof(&map, 4), Err(ErrorKind::MalformedDpopProof));
+        map.append("dpop", HeaderValue::from_static("d.e.f"));
+        assert_eq!(dpop_proof(&map, 8192), Err(ErrorKind::MultipleDpopProofs));
     }
 
     #[test]

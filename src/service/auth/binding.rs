@@ -1,0 +1,67 @@
+//! Whether a verified token may be used with the scheme it came with: a bearer token with
+//! `Bearer`, a token bound to a key (`cnf.jkt`) with `DPoP` and a valid proof of that key
+//! (RFC 9449 §7, SECURITY-BAR §4).
+
+use std::sync::Arc;
+
+use crate::dpop::{DpopPolicy, Origin, ProofRequest, check_proof};
+use crate::error::ErrorKind;
+use crate::principal::{Authenticated, Confirmation};
+use crate::validate::{Issuers, Outcome};
+
+/// A token with the `Bearer` scheme: refused when bound to a key, unless the API opted out.
+pub(crate) fn bearer_allowed(auth: &Authenticated, bound_as_bearer: bool) -> Result<(), ErrorKind> {
+    match auth.confirmation() {
+        Confirmation::None => Ok(()),
+        _ if bound_as_bearer => Ok(()),
+        Confirmation::Jkt(_) => Err(ErrorKind::BoundTokenAsBearer),
+        Confirmation::Unsupported => Err(ErrorKind::UnsupportedConfirmation),
+    }
+}
+
+/// What a `DPoP` request brought, owned: it is checked after the key fetch, if one is needed.
+#[derive(Debug)]
+pub(crate) struct DpopRequest {
+    pub(crate) token: String,
+    pub(crate) proof: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) origin: Origin,
+}
+
+impl DpopRequest {
+    /// The token validated, then the proof checked against it and the request, then its id
+    /// recorded: a replayed or unrecordable proof never gets through.
+    pub(crate) async fn validate(
+        self,
+        issuers: Issuers,
+        dpop: Arc<DpopPolicy>,
+    ) -> Result<Authenticated, ErrorKind> {
+        let auth = match issuers.validate_cached(&self.token) {
+            Outcome::Done(result) => result?,
+            Outcome::AwaitKeys(pending) => pending.finish().await?,
+        };
+        let bound_to = match auth.confirmation() {
+            Confirmation::Jkt(jkt) => jkt,
+            Confirmation::None => return Err(ErrorKind::UnboundToken),
+            Confirmation::Unsupported => return Err(ErrorKind::UnsupportedConfirmation),
+        };
+        let now = i64::try_from(issuers.clock().now().as_secs()).unwrap_or(i64::MAX);
+        let request = ProofRequest {
+            method: &self.method,
+            path: &self.path,
+            origin: &self.origin,
+            access_token: &self.token,
+            bound_to,
+            now,
+        };
+        let checked = check_proof(
+            &self.proof,
+            &dpop.config,
+            &request,
+            issuers.max_token_bytes(),
+        )?;
+        dpop.first_use(&checked).await?;
+        Ok(auth)
+    }
+}
