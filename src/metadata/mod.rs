@@ -70,10 +70,6 @@ pub struct ResourceMetadata {
 
 /// What the document says about DPoP (RFC 9449), when the layer accepts DPoP proofs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "built by the auth layer once it serves the document")
-)]
 pub(crate) struct DpopMetadata<'a> {
     /// The JWS algorithms accepted for DPoP proofs, by their JOSE names (`ES256`, ...).
     /// `dpop_signing_alg_values_supported`; left out when empty.
@@ -221,7 +217,10 @@ impl ResourceMetadata {
     /// to be quoted-safe). The result is safe inside a quoted challenge parameter.
     #[cfg_attr(
         not(test),
-        expect(dead_code, reason = "called by the auth layer once it sends resource_metadata")
+        expect(
+            dead_code,
+            reason = "called by the auth layer once it sends resource_metadata"
+        )
     )]
     pub(crate) fn metadata_url(&self, public_origin: &str) -> String {
         format!("{public_origin}{}", self.well_known_path())

@@ -19,18 +19,39 @@ fn well_known_path_inserts_the_suffix_between_host_and_path() {
             "https://resource.example.com/resource1",
             "/.well-known/oauth-protected-resource/resource1",
         ),
-        ("https://rooms.example/api", "/.well-known/oauth-protected-resource/api"),
-        ("https://rooms.example", "/.well-known/oauth-protected-resource"),
-        ("https://rooms.example/", "/.well-known/oauth-protected-resource"),
+        (
+            "https://rooms.example/api",
+            "/.well-known/oauth-protected-resource/api",
+        ),
+        (
+            "https://rooms.example",
+            "/.well-known/oauth-protected-resource",
+        ),
+        (
+            "https://rooms.example/",
+            "/.well-known/oauth-protected-resource",
+        ),
         (
             "https://rooms.example/api/v2/rooms",
             "/.well-known/oauth-protected-resource/api/v2/rooms",
         ),
         // Only the slash right after the host goes; a path keeps its own.
-        ("https://rooms.example/api/", "/.well-known/oauth-protected-resource/api/"),
-        ("https://rooms.example:8443/a%20b", "/.well-known/oauth-protected-resource/a%20b"),
-        ("http://127.0.0.1:3000", "/.well-known/oauth-protected-resource"),
-        ("https://[::1]:8443/api", "/.well-known/oauth-protected-resource/api"),
+        (
+            "https://rooms.example/api/",
+            "/.well-known/oauth-protected-resource/api/",
+        ),
+        (
+            "https://rooms.example:8443/a%20b",
+            "/.well-known/oauth-protected-resource/a%20b",
+        ),
+        (
+            "http://127.0.0.1:3000",
+            "/.well-known/oauth-protected-resource",
+        ),
+        (
+            "https://[::1]:8443/api",
+            "/.well-known/oauth-protected-resource/api",
+        ),
     ];
     for (resource, path) in cases {
         let metadata = ResourceMetadata::new(resource).unwrap();
@@ -112,17 +133,28 @@ fn authorization_servers_are_issuer_urls() {
         ("https://issuer.example/#x", "fragment"),
         ("https://admin:pw@issuer.example", "user information"),
     ] {
-        let message = refusal(metadata.clone().authorization_servers(["https://ok.example", bad]));
-        assert!(message.contains(why) && message.contains(bad), "{bad:?}: {message}");
+        let message = refusal(
+            metadata
+                .clone()
+                .authorization_servers(["https://ok.example", bad]),
+        );
+        assert!(
+            message.contains(why) && message.contains(bad),
+            "{bad:?}: {message}"
+        );
     }
-    let twice = metadata.authorization_servers(["https://issuer.example", "https://issuer.example"]);
+    let twice =
+        metadata.authorization_servers(["https://issuer.example", "https://issuer.example"]);
     assert!(refusal(twice).contains("listed twice"));
 }
 
 #[test]
 fn scopes_supported_are_scope_tokens() {
     let metadata = ResourceMetadata::new("https://rooms.example").unwrap();
-    let set = metadata.clone().scopes_supported(["read:rooms", "write:rooms"]).unwrap();
+    let set = metadata
+        .clone()
+        .scopes_supported(["read:rooms", "write:rooms"])
+        .unwrap();
     assert_eq!(set.scopes_supported, ["read:rooms", "write:rooms"]);
     for bad in ["", "read rooms", "read\"rooms", "read\\rooms", "caf\u{e9}"] {
         let message = refusal(metadata.clone().scopes_supported([bad]));
@@ -135,10 +167,19 @@ fn scopes_supported_are_scope_tokens() {
 fn bearer_methods_are_header_body_or_query() {
     let metadata = ResourceMetadata::new("https://rooms.example").unwrap();
     assert_eq!(metadata.bearer_methods_supported, ["header"]);
-    let all = metadata.clone().bearer_methods_supported(["header", "body", "query"]).unwrap();
+    let all = metadata
+        .clone()
+        .bearer_methods_supported(["header", "body", "query"])
+        .unwrap();
     assert_eq!(all.bearer_methods_supported, ["header", "body", "query"]);
-    let none = metadata.clone().bearer_methods_supported(Vec::<String>::new()).unwrap();
-    assert_eq!(parsed(&none.document_json())["bearer_methods_supported"], json!([]));
+    let none = metadata
+        .clone()
+        .bearer_methods_supported(Vec::<String>::new())
+        .unwrap();
+    assert_eq!(
+        parsed(&none.document_json())["bearer_methods_supported"],
+        json!([])
+    );
     for bad in ["Header", "cookie", "", "dpop"] {
         let message = refusal(metadata.clone().bearer_methods_supported([bad]));
         assert!(message.contains("must be \"header\""), "{bad:?}: {message}");
@@ -151,7 +192,9 @@ fn bearer_methods_are_header_body_or_query() {
 fn links_are_absolute_urls_and_may_have_a_query() {
     type Setter = fn(ResourceMetadata, &str) -> Result<ResourceMetadata, crate::ConfigError>;
     let setters: [(&str, Setter); 4] = [
-        ("resource_documentation", |m, url| m.resource_documentation(url)),
+        ("resource_documentation", |m, url| {
+            m.resource_documentation(url)
+        }),
         ("jwks_uri", |m, url| m.jwks_uri(url)),
         ("resource_policy_uri", |m, url| m.resource_policy_uri(url)),
         ("resource_tos_uri", |m, url| m.resource_tos_uri(url)),
@@ -161,7 +204,11 @@ fn links_are_absolute_urls_and_may_have_a_query() {
         let url = "https://docs.rooms.example/page?lang=en";
         let document = parsed(&set(metadata.clone(), url).unwrap().document_json());
         assert_eq!(document[member], url);
-        for bad in ["docs.rooms.example", "https://docs.example/#auth", "https://a.example/\""] {
+        for bad in [
+            "docs.rooms.example",
+            "https://docs.example/#auth",
+            "https://a.example/\"",
+        ] {
             let message = refusal(set(metadata.clone(), bad));
             assert!(message.contains(member), "{member} {bad:?}: {message}");
         }
@@ -231,7 +278,9 @@ fn document_in_the_shape_of_the_rfc_example() {
 #[test]
 fn resource_name_is_escaped() {
     let name = "The \"Rooms\" API \\ v2\n\u{e9}\u{1}";
-    let metadata = ResourceMetadata::new("https://rooms.example").unwrap().resource_name(name);
+    let metadata = ResourceMetadata::new("https://rooms.example")
+        .unwrap()
+        .resource_name(name);
     let text = metadata.document_json();
     assert!(text.contains(r#""The \"Rooms\" API \\ v2\n"#), "{text}");
     assert_eq!(parsed(&text)["resource_name"], name);
@@ -245,7 +294,10 @@ fn dpop_members() {
         signing_algorithms: &algorithms,
         required: true,
     })));
-    assert_eq!(required["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]));
+    assert_eq!(
+        required["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA"])
+    );
     assert_eq!(required["dpop_bound_access_tokens_required"], json!(true));
 
     // Accepted but not required: the member is left out, which reads as false.
@@ -253,14 +305,21 @@ fn dpop_members() {
         signing_algorithms: &algorithms,
         required: false,
     })));
-    assert_eq!(optional["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]));
+    assert_eq!(
+        optional["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA"])
+    );
     assert!(optional.get("dpop_bound_access_tokens_required").is_none());
 
     let no_algorithms = parsed(&metadata.document(Some(DpopMetadata {
         signing_algorithms: &[],
         required: true,
     })));
-    assert!(no_algorithms.get("dpop_signing_alg_values_supported").is_none());
+    assert!(
+        no_algorithms
+            .get("dpop_signing_alg_values_supported")
+            .is_none()
+    );
 
     for document in [metadata.document(None), metadata.document_json()] {
         let document = parsed(&document);

@@ -22,7 +22,10 @@ pub(super) fn check_url(what: &str, text: &str, query: Query) -> Result<Uri, Con
         return refuse("must be an absolute https:// URL (http:// for local development)");
     }
     // `http::Uri` accepts `"` in a path and drops a fragment without a word: check the text.
-    if !text.bytes().all(|byte| byte != b' ' && is_quoted_safe(byte)) {
+    if !text
+        .bytes()
+        .all(|byte| byte != b' ' && is_quoted_safe(byte))
+    {
         return refuse(
             "must be printable ASCII without spaces, quotes or backslashes (percent-encode them)",
         );
