@@ -214,7 +214,9 @@ impl ResourceMetadata {
 
     /// The full URL of the document on `public_origin` (`https://rooms.example`,
     /// `http://127.0.0.1:3000`: scheme and authority, no trailing slash, checked by the caller
-    /// to be quoted-safe). The result is safe inside a quoted challenge parameter.
+    /// to be quoted-safe). The result is safe inside a quoted challenge parameter. Clients
+    /// compare the document's `resource` with the URL they called (RFC 9728 §3.3), so outside
+    /// local development the origin should be the identifier's own.
     #[cfg_attr(
         not(test),
         expect(
