@@ -133,6 +133,7 @@ pub use error::{AuthError, ConfigError, ErrorKind};
 pub use extract::{Access, Claims, RequireScope, require, require_scope};
 pub use grant::{GrantedScopes, RolePolicy, ScopeSource, TemplateError, check_template};
 pub use jsonwebtoken::Algorithm;
+pub use metadata::ResourceMetadata;
 pub use principal::Authenticated;
 #[cfg(feature = "axum")]
 pub use router::RouterExt;

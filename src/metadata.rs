@@ -1,1 +1,0 @@
-//! Protected-resource metadata (RFC 9728).
