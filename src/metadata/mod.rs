@@ -217,13 +217,6 @@ impl ResourceMetadata {
     /// to be quoted-safe). The result is safe inside a quoted challenge parameter. Clients
     /// compare the document's `resource` with the URL they called (RFC 9728 §3.3), so outside
     /// local development the origin should be the identifier's own.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "called by the auth layer once it sends resource_metadata"
-        )
-    )]
     pub(crate) fn metadata_url(&self, public_origin: &str) -> String {
         format!("{public_origin}{}", self.well_known_path())
     }

@@ -8,9 +8,12 @@ use http::{Request, Response};
 use crate::authorize::{
     AccessPolicy, CachedResolver, DEFAULT_MAX_KEYS_PER_PRINCIPAL, GrantResolver,
 };
-use crate::dpop::{Dpop, DpopPolicy, Origin};
+use crate::dpop::{DpopPolicy, Origin};
 use crate::error::AuthError;
 use crate::error::{Challenges, ConfigError, Realm, Scheme};
+use crate::metadata::ResourceMetadata;
+
+use super::metadata::ServedMetadata;
 use crate::grant::{GrantPolicy, RolePolicy};
 use crate::principal::Authenticated;
 use crate::service::context::AuthContext;
@@ -76,10 +79,13 @@ pub(crate) struct LayerState<R> {
     pub(crate) allow_anonymous: bool,
     pub(crate) access: Arc<AccessPolicy>,
     /// Where clients reach the API: `htu` and the resource metadata URL are on it.
-    public_origin: Option<Origin>,
+    pub(super) public_origin: Option<Origin>,
     pub(crate) dpop: Option<Arc<DpopPolicy>>,
     /// Opt-out: tokens bound with `cnf` are let through with the `Bearer` scheme.
     pub(crate) bound_as_bearer: bool,
+    /// RFC 9728 metadata as configured, and as served (with the DPoP members).
+    pub(super) metadata: Option<ResourceMetadata>,
+    pub(crate) served_metadata: Option<Arc<ServedMetadata>>,
     pub(crate) on_rejection: R,
     resolver: Option<Arc<dyn GrantResolver>>,
     resolver_cache: (Duration, usize),
@@ -105,6 +111,8 @@ impl AuthLayer {
                 public_origin: None,
                 dpop: None,
                 bound_as_bearer: false,
+                metadata: None,
+                served_metadata: None,
                 on_rejection: DefaultRejection,
                 resolver: None,
                 resolver_cache: (Duration::from_secs(60), 10_000),
@@ -115,7 +123,7 @@ impl AuthLayer {
 }
 
 impl<R: Clone> AuthLayer<R> {
-    fn edit(mut self, change: impl FnOnce(&mut LayerState<R>)) -> Self {
+    pub(super) fn edit(mut self, change: impl FnOnce(&mut LayerState<R>)) -> Self {
         change(Arc::make_mut(&mut self.state));
         self
     }
@@ -197,68 +205,14 @@ impl<R: Clone> AuthLayer<R> {
                 public_origin: state.public_origin,
                 dpop: state.dpop,
                 bound_as_bearer: state.bound_as_bearer,
+                metadata: state.metadata,
+                served_metadata: state.served_metadata,
                 on_rejection,
                 resolver: state.resolver,
                 resolver_cache: state.resolver_cache,
                 resolver_keys_per_principal: state.resolver_keys_per_principal,
             }),
         }
-    }
-
-    /// The origin clients reach the API under (`https://rooms.example`): DPoP proofs name
-    /// their request URI on it, and the resource metadata URL is formed on it. The `Host`
-    /// header is never trusted for either.
-    pub fn public_origin(self, origin: &str) -> Result<Self, ConfigError> {
-        let origin = Origin::parse(origin)?;
-        Ok(self.edit(|state| {
-            state.public_origin = Some(origin.clone());
-            if let Some(dpop) = &state.dpop {
-                let config = dpop.config.clone();
-                state.dpop = Some(Arc::new(DpopPolicy::new(
-                    config,
-                    origin,
-                    state.issuers.clock(),
-                )));
-            }
-        }))
-    }
-
-    /// Accepts DPoP-bound tokens (RFC 9449) as [`Dpop`] configures: both schemes, or DPoP
-    /// only. Needs [`public_origin`](Self::public_origin) first: a proof's `htu` is checked
-    /// against it.
-    ///
-    /// | request | response |
-    /// |---|---|
-    /// | `DPoP` token bound to the proof's key, valid proof | let through |
-    /// | two `DPoP` headers | 400 `invalid_request` |
-    /// | no proof, or any fault in it (including a replay) | 401 `DPoP error="invalid_dpop_proof"` |
-    /// | `DPoP` token without `cnf.jkt` | 401 `invalid_token` |
-    /// | `Bearer` when DPoP is required | 401, bare `DPoP` challenge |
-    /// | replay store unavailable | 503, never let through |
-    pub fn dpop(self, dpop: Dpop) -> Result<Self, ConfigError> {
-        let Some(origin) = self.state.public_origin.clone() else {
-            return Err(ConfigError::new(
-                "DPoP needs the API's public origin: call AuthLayer::public_origin first",
-            ));
-        };
-        Ok(self.edit(|state| {
-            let challenges = Arc::make_mut(&mut state.challenges);
-            challenges.bearer = !dpop.is_required();
-            challenges.dpop_algs = Some(dpop.algorithm_names().join(" ").into());
-            state.dpop = Some(Arc::new(DpopPolicy::new(
-                dpop,
-                origin,
-                state.issuers.clock(),
-            )));
-        }))
-    }
-
-    /// Lets tokens bound to a key (`cnf`, RFC 7800) through with the `Bearer` scheme, without
-    /// checking the binding. Off by default: such a token is refused (401 `invalid_token`),
-    /// since whoever holds it could use it. Turn it on only where something else checks the
-    /// binding, such as a proxy that verifies the mTLS client certificate (RFC 8705).
-    pub fn bound_tokens_as_bearer(self, accept: bool) -> Self {
-        self.edit(|state| state.bound_as_bearer = accept)
     }
 
     /// Grants scopes from the user's roles per tenant, as `policy` defines them (see

@@ -3,6 +3,8 @@
 mod binding;
 mod future;
 mod layer;
+mod metadata;
+mod origin;
 mod service;
 
 pub use future::ResponseFuture;

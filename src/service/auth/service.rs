@@ -70,6 +70,7 @@ impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     R: OnRejection<ResBody>,
+    ResBody: 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -81,6 +82,11 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let state = &*self.state;
+        if let Some(metadata) = &state.served_metadata
+            && let Some(response) = metadata.respond(request.method(), original_path(&request))
+        {
+            return ResponseFuture::rejected(response);
+        }
         let refuse =
             |kind, scheme| ResponseFuture::rejected(render(state, AuthError::new(kind), scheme));
         let max_token_bytes = state.issuers.max_token_bytes();
