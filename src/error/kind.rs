@@ -28,6 +28,9 @@ pub enum ErrorKind {
     MalformedAuthorizationHeader,
     /// The request carries more than one `DPoP` proof header (RFC 9449 §4.3).
     MultipleDpopProofs,
+    /// Opt-in token sources (cookie, WebSocket subprotocol, WebSocket query) disagree, or one
+    /// of them is repeated.
+    ConflictingCredentials,
 
     // --- 401 invalid_token ---------------------------------------------------------------
     /// The token is longer than the configured maximum.
@@ -157,6 +160,7 @@ impl ErrorKind {
                 "the Authorization header is not a scheme followed by a token"
             }
             MultipleDpopProofs => "more than one DPoP header",
+            ConflictingCredentials => "the request carries different tokens in several places",
             SchemeNotAccepted => "the authorization scheme is not accepted here",
             TokenTooLong => "the token is longer than allowed",
             MalformedToken => "the token is not a well-formed JWS in compact form",
@@ -250,7 +254,8 @@ impl ErrorKind {
             MultipleAuthorizationHeaders
             | CommaJoinedCredentials
             | MalformedAuthorizationHeader
-            | MultipleDpopProofs => StatusCode::BAD_REQUEST,
+            | MultipleDpopProofs
+            | ConflictingCredentials => StatusCode::BAD_REQUEST,
             MissingCredentials
             | SchemeNotAccepted
             | TokenTooLong
@@ -357,6 +362,7 @@ mod tests {
             LayerMissing,
             RequirementMisconfigured,
             MultipleDpopProofs,
+            ConflictingCredentials,
             SchemeNotAccepted,
             BoundTokenAsBearer,
             UnsupportedConfirmation,

@@ -6,6 +6,7 @@ mod context;
 mod credentials;
 mod rejection;
 mod require;
+mod sources;
 
 pub use auth::{AuthLayer, AuthService, ResponseFuture};
 #[cfg(feature = "axum")]

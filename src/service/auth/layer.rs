@@ -19,6 +19,7 @@ use crate::principal::Authenticated;
 use crate::service::context::AuthContext;
 use crate::service::rejection::DefaultRejection;
 use crate::service::rejection::{OnRejection, Refused, log_refusal};
+use crate::service::sources::TokenSources;
 use crate::validate::Issuers;
 
 /// Validates the bearer token of every request and hands the verified principal to the inner
@@ -86,6 +87,8 @@ pub(crate) struct LayerState<R> {
     /// RFC 9728 metadata as configured, and as served (with the DPoP members).
     pub(super) metadata: Option<ResourceMetadata>,
     pub(crate) served_metadata: Option<Arc<ServedMetadata>>,
+    /// Opt-in places a bearer token may come from besides the `Authorization` header.
+    pub(crate) sources: TokenSources,
     pub(crate) on_rejection: R,
     resolver: Option<Arc<dyn GrantResolver>>,
     resolver_cache: (Duration, usize),
@@ -113,6 +116,7 @@ impl AuthLayer {
                 bound_as_bearer: false,
                 metadata: None,
                 served_metadata: None,
+                sources: TokenSources::default(),
                 on_rejection: DefaultRejection,
                 resolver: None,
                 resolver_cache: (Duration::from_secs(60), 10_000),
@@ -123,7 +127,7 @@ impl AuthLayer {
 }
 
 impl<R: Clone> AuthLayer<R> {
-    pub(super) fn edit(mut self, change: impl FnOnce(&mut LayerState<R>)) -> Self {
+    pub(crate) fn edit(mut self, change: impl FnOnce(&mut LayerState<R>)) -> Self {
         change(Arc::make_mut(&mut self.state));
         self
     }
@@ -207,6 +211,7 @@ impl<R: Clone> AuthLayer<R> {
                 bound_as_bearer: state.bound_as_bearer,
                 metadata: state.metadata,
                 served_metadata: state.served_metadata,
+                sources: state.sources,
                 on_rejection,
                 resolver: state.resolver,
                 resolver_cache: state.resolver_cache,
@@ -275,6 +280,7 @@ impl<R> std::fmt::Debug for LayerState<R> {
             .field("public_origin", &self.public_origin)
             .field("dpop", &self.dpop.as_ref().map(|dpop| &dpop.config))
             .field("bound_as_bearer", &self.bound_as_bearer)
+            .field("sources", &self.sources)
             .field("resolver_cache", &self.resolver_cache)
             .finish_non_exhaustive()
     }

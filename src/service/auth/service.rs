@@ -13,7 +13,7 @@ use super::future::ResponseFuture;
 use super::layer::{AuthLayer, LayerState, admit, render};
 use crate::boxed::BoxFuture;
 use crate::error::{AuthError, ErrorKind, Scheme};
-use crate::service::credentials::{credentials, dpop_proof};
+use crate::service::credentials::{Credentials, credentials, dpop_proof};
 use crate::service::rejection::OnRejection;
 use crate::validate::Outcome;
 
@@ -90,7 +90,19 @@ where
         let refuse =
             |kind, scheme| ResponseFuture::rejected(render(state, AuthError::new(kind), scheme));
         let max_token_bytes = state.issuers.max_token_bytes();
-        let credentials = match credentials(request.headers(), max_token_bytes) {
+        let found = credentials(request.headers(), max_token_bytes).and_then(|found| match found {
+            None if state.sources.any() => state
+                .sources
+                .token(request.headers(), request.uri(), max_token_bytes)
+                .map(|token| {
+                    token.map(|token| Credentials {
+                        scheme: Scheme::Bearer,
+                        token,
+                    })
+                }),
+            found => Ok(found),
+        });
+        let credentials = match found {
             Ok(Some(credentials)) => credentials,
             Ok(None) if state.allow_anonymous => {
                 admit(&mut request, state, None);
