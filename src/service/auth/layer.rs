@@ -93,9 +93,9 @@ impl AuthLayer {
                         .and_then(Realm::new),
                     ..Challenges::default()
                 }),
+                access: Arc::new(AccessPolicy::new(issuers.clock(), issuers.leeway())),
                 issuers,
                 allow_anonymous: false,
-                access: Arc::default(),
                 on_rejection: DefaultRejection,
                 resolver: None,
                 resolver_cache: (Duration::from_secs(60), 10_000),
