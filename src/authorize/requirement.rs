@@ -229,8 +229,9 @@ impl Requirement {
     ///   resolver is asked first when another alternative needs only more scopes. With no such
     ///   alternative, the 403 names scopes as usual.
     ///
-    /// The time is the validator's clock ([`ValidatorBuilder::clock`](crate::ValidatorBuilder::clock));
-    /// see [`StepUpRequirement`] for the claim rules.
+    /// The time is read from the validator's clock
+    /// ([`ValidatorBuilder::clock`](crate::ValidatorBuilder::clock)); see [`StepUpRequirement`]
+    /// for the claim rules.
     pub fn step_up() -> StepUpRequirement {
         StepUpRequirement::default()
     }
