@@ -28,18 +28,21 @@
 //! | POST /rooms/{room}/comments | `add:comments-in-{room}` (201) |
 //! | DELETE /rooms/{room}/comments/{id} | `delete:comments-in-{room}` (204) |
 //! | GET /orgs/{org}/invoices | `read:invoices` and claim `org_id` equal to `{org}` |
+//! | PUT /rooms/{room}/settings | `admin:rooms-in-{room}`, and a step-up: `acr` `urn:rooms:mfa` with `auth_time` at most 300 s ago (204) |
 //!
 //! Granted scopes are the union of `scope`, `scp`, `permissions` and
-//! `https://my-apis/customScopes`. Logging follows `RUST_LOG` (default `info`: one line per
-//! request).
+//! `https://my-apis/customScopes`. A token that has the admin scope but not a recent MFA gets
+//! 401 `insufficient_user_authentication` with `acr_values="urn:rooms:mfa"` and `max_age="300"`
+//! (RFC 9470): the client sends the user back to sign in again with those. Logging follows
+//! `RUST_LOG` (default `info`: one line per request).
 
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use scopegate::testing::TestIssuer;
 use scopegate::{
@@ -50,6 +53,12 @@ use serde_json::{Value, json};
 
 /// The custom claim of the rooms story (seed 002), where an Auth0 Action puts per-room scopes.
 const CUSTOM_SCOPES: &str = "https://my-apis/customScopes";
+
+/// The `acr` of a sign-in with a second factor.
+const MFA: &str = "urn:rooms:mfa";
+
+/// How long ago the second factor may have been used for room settings.
+const SETTINGS_MAX_AGE: Duration = Duration::from_secs(300);
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -99,6 +108,18 @@ async fn main() -> Result<(), Error> {
                 Requirement::claim_equals("org_id", "org"),
             ]),
         )
+        .route_requiring(
+            "/rooms/{room}/settings",
+            put(update_settings),
+            Requirement::all_of([
+                scope!("admin:rooms-in-{room}"),
+                // Scopes short: 403. Scopes there but no recent MFA: 401 step-up.
+                Requirement::step_up()
+                    .acr_values([MFA])
+                    .max_age(SETTINGS_MAX_AGE)
+                    .build()?,
+            ]),
+        )
         // Every refusal, the layer's and the requirements', as RFC 9457 problem details.
         .layer(auth_layer(validator)?);
     let app = if std::env::var_os("SCOPEGATE_NO_AUTH").is_some() {
@@ -110,6 +131,7 @@ async fn main() -> Result<(), Error> {
             )
             .route("/rooms/{room}/comments/{id}", delete(delete_comment))
             .route("/orgs/{org}/invoices", get(list_invoices))
+            .route("/rooms/{room}/settings", put(update_settings))
     } else {
         protected
     };
@@ -204,6 +226,10 @@ async fn list_invoices() -> Json<Value> {
     Json(json!([]))
 }
 
+async fn update_settings() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
 /// One line per request: method, path, status, and the refusal reason when there is one.
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
@@ -241,6 +267,27 @@ fn print_dev_guide(dev: &TestIssuer, base: &str) {
         .expires_in(hour)
         .sign();
     let expired = dev.token().subject("alice").expires_in(-hour).sign();
+    // Bob administers room_1. He signed in with a second factor just now ($BOB_MFA), without
+    // one (no `acr`, $BOB_NO_MFA), or with one an hour ago ($BOB_STALE).
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let bob = |acr: Option<&str>, authenticated_at: u64| {
+        let token = dev
+            .token()
+            .subject("bob")
+            .scope("admin:rooms-in-room_1")
+            .claim("auth_time", authenticated_at)
+            .expires_in(hour);
+        match acr {
+            Some(acr) => token.claim("acr", acr),
+            None => token,
+        }
+        .sign()
+    };
+    let bob_mfa = bob(Some(MFA), now);
+    let bob_no_mfa = bob(None, now);
+    let bob_stale = bob(Some(MFA), now.saturating_sub(hour as u64));
 
     println!();
     println!(
@@ -250,10 +297,17 @@ fn print_dev_guide(dev: &TestIssuer, base: &str) {
     println!(
         "$ALICE grants read/add/delete comments in room_1 and read:invoices for org-a; $EXPIRED expired an hour ago."
     );
+    println!(
+        "$BOB_MFA administers room_1 and used MFA just now (fresh for {} s); $BOB_NO_MFA signed in without it; $BOB_STALE used MFA an hour ago.",
+        SETTINGS_MAX_AGE.as_secs()
+    );
     println!("Refusals are application/problem+json. Paste the export lines into a shell first:");
     println!();
     println!("  export ALICE={alice}");
     println!("  export EXPIRED={expired}");
+    println!("  export BOB_MFA={bob_mfa}");
+    println!("  export BOB_NO_MFA={bob_no_mfa}");
+    println!("  export BOB_STALE={bob_stale}");
     println!();
 
     let bearer = |variable: &str| format!("-H \"authorization: Bearer ${variable}\" ");
@@ -276,6 +330,25 @@ fn print_dev_guide(dev: &TestIssuer, base: &str) {
             "/orgs/org-b/invoices",
             bearer("ALICE"),
             "403 org_id is org-a (no scope= named)",
+        ),
+        ("PUT", "/rooms/room_1/settings", bearer("BOB_MFA"), "204"),
+        (
+            "PUT",
+            "/rooms/room_1/settings",
+            bearer("BOB_NO_MFA"),
+            r#"401 error="insufficient_user_authentication" acr_values="urn:rooms:mfa" max_age="300" (no MFA)"#,
+        ),
+        (
+            "PUT",
+            "/rooms/room_1/settings",
+            bearer("BOB_STALE"),
+            r#"401 error="insufficient_user_authentication" acr_values="urn:rooms:mfa" max_age="300" (MFA too long ago)"#,
+        ),
+        (
+            "PUT",
+            "/rooms/room_2/settings",
+            bearer("BOB_MFA"),
+            r#"403 scope="admin:rooms-in-room_2" (not his room: scopes first)"#,
         ),
         (
             "GET",

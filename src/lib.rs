@@ -125,7 +125,9 @@ mod validate;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
-pub use authorize::{GrantResolver, Requirement, ResolveError, ResolveRequest, ScopeRequirement};
+pub use authorize::{
+    GrantResolver, Requirement, ResolveError, ResolveRequest, ScopeRequirement, StepUpRequirement,
+};
 pub use boxed::BoxFuture;
 pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, ConfigError, ErrorKind};

@@ -3,17 +3,19 @@
 
 use std::sync::Arc;
 
+use super::evaluate::Denial;
 use super::params::PathValues;
 use super::policy::AccessPolicy;
-use super::requirement::{Denial, Requirement};
+use super::requirement::Requirement;
 use super::resolver::CachedResolver;
-use crate::error::{AuthError, ErrorKind};
+use super::step_up::Now;
+use crate::error::{AuthError, ErrorKind, StepUp};
 use crate::principal::Authenticated;
 
 /// What the synchronous part of a requirement check decided.
 pub(crate) enum Decision {
     Allowed,
-    /// 403, or 500 for a requirement the route cannot bind.
+    /// 403, 401 for a step-up, or 500 for a requirement the route cannot bind.
     Refused(AuthError),
     /// The token's own grants fall short; the grant resolver may supply the rest.
     Resolve(Box<PendingGrants>),
@@ -24,7 +26,11 @@ pub(crate) struct PendingGrants {
     requirement: Requirement,
     auth: Authenticated,
     params: PathValues,
+    /// The instant the requirement was first decided at: the answer after resolving rests on
+    /// the same reading of the clock.
+    now: Now,
     resolver: Arc<CachedResolver>,
+    /// The refusal when the resolver adds nothing that helps.
     refusal: AuthError,
 }
 
@@ -35,11 +41,14 @@ impl PendingGrants {
             return Err(AuthError::new(ErrorKind::GrantsUnavailable));
         };
         let granted = self.auth.scopes().with_extra(&extra);
+        let check = |scope: &str| granted.contains(scope);
         match self
             .requirement
-            .check(&self.auth, &|scope| granted.contains(scope), &self.params)
+            .check(&self.auth, &check, &self.params, self.now)
         {
             Ok(()) => Ok(()),
+            // The scopes are there now; the authentication is what falls short.
+            Err(Denial::StepUp { step_up, .. }) => Err(step_up_refusal(&step_up)),
             Err(_) => Err(self.refusal),
         }
     }
@@ -52,9 +61,20 @@ pub(crate) fn decide(
     params: &PathValues,
     policy: &AccessPolicy,
 ) -> Decision {
-    let denial = match requirement.check(auth, &|scope| auth.grants(scope), params) {
+    let now = policy.now();
+    let denial = match requirement.check(auth, &|scope| auth.grants(scope), params, now) {
         Ok(()) => return Decision::Allowed,
         Err(denial) => denial,
+    };
+    let pending = |resolver: &Arc<CachedResolver>, refusal| {
+        Decision::Resolve(Box::new(PendingGrants {
+            requirement: requirement.clone(),
+            auth: auth.clone(),
+            params: params.clone(),
+            now,
+            resolver: resolver.clone(),
+            refusal,
+        }))
     };
     match denial {
         Denial::Insufficient(scopes) => {
@@ -65,13 +85,19 @@ pub(crate) fn decide(
             };
             // Only a requirement that more scopes would satisfy is worth asking about.
             if let (Some(_), Some(resolver)) = (&scopes, &policy.resolver) {
-                return Decision::Resolve(Box::new(PendingGrants {
-                    requirement: requirement.clone(),
-                    auth: auth.clone(),
-                    params: params.clone(),
-                    resolver: resolver.clone(),
-                    refusal,
-                }));
+                return pending(resolver, refusal);
+            }
+            Decision::Refused(refusal)
+        }
+        Denial::StepUp {
+            step_up,
+            resolvable,
+        } => {
+            let refusal = step_up_refusal(&step_up);
+            // Another alternative that more scopes alone would satisfy: ask before sending
+            // the user to authenticate again.
+            if let (Some(_), Some(resolver)) = (&resolvable, &policy.resolver) {
+                return pending(resolver, refusal);
             }
             Decision::Refused(refusal)
         }
@@ -87,6 +113,11 @@ pub(crate) fn decide(
             Decision::Refused(AuthError::new(ErrorKind::RequirementMisconfigured))
         }
     }
+}
+
+/// 401 `insufficient_user_authentication`, naming the authentication that would do.
+fn step_up_refusal(step_up: &Arc<StepUp>) -> AuthError {
+    AuthError::new(ErrorKind::InsufficientUserAuthentication).with_step_up(step_up)
 }
 
 /// The whole decision, waiting for the resolver when one is needed.

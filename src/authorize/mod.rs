@@ -2,11 +2,13 @@
 //! grants the API's own services add.
 
 mod decision;
+mod evaluate;
 mod macros;
 mod params;
 mod policy;
 mod requirement;
 mod resolver;
+mod step_up;
 
 #[cfg(feature = "axum")]
 pub(crate) use decision::decide_fully;
@@ -17,3 +19,4 @@ pub(crate) use policy::AccessPolicy;
 pub use requirement::Requirement;
 pub(crate) use resolver::{CachedResolver, DEFAULT_MAX_KEYS_PER_PRINCIPAL};
 pub use resolver::{GrantResolver, ResolveError, ResolveRequest};
+pub use step_up::StepUpRequirement;

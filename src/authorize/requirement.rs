@@ -3,14 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
-
-use super::params::PathValues;
-use crate::grant::{BindError, ParamValue, ScopeTemplate, TemplateError, Unbound};
+use super::step_up::{Authentication, StepUpRequirement};
+use crate::grant::{ScopeTemplate, TemplateError};
 use crate::principal::Authenticated;
 
-/// A route's requirement: scope templates bound to its path parameters, claim checks, and
-/// their combinations. Cheap to clone.
+/// A route's requirement: scope templates bound to its path parameters, claim checks, step-up
+/// authentication, and their combinations. Cheap to clone.
 ///
 /// ```
 /// use scopegate::{Requirement, scope};
@@ -34,13 +32,17 @@ use crate::principal::Authenticated;
 /// Claim checks read top-level claims by their literal name. A claim of the wrong type, absent,
 /// or repeated in the token never holds: the request is refused with 403, never 401 and never
 /// let through.
+///
+/// A [step-up requirement](Requirement::step_up) is the one exception: the user can meet it by
+/// authenticating again, so it is refused with 401 `insufficient_user_authentication` (RFC 9470)
+/// when it is all that falls short; when scopes fall short too, the answer is 403.
 #[derive(Clone)]
 pub struct Requirement(Arc<Node>);
 
 /// Maps a tenant to the issuer the API assigns it.
-type IssuerOf = dyn Fn(&str) -> Option<String> + Send + Sync;
+pub(super) type IssuerOf = dyn Fn(&str) -> Option<String> + Send + Sync;
 
-enum Node {
+pub(super) enum Node {
     Scope(ScopeTemplate),
     AllOf(Vec<Requirement>),
     AnyOf(Vec<Requirement>),
@@ -71,6 +73,8 @@ enum Node {
         name: Box<str>,
         test: Arc<dyn Fn(&Authenticated) -> bool + Send + Sync>,
     },
+    /// The token's authentication event (`acr`, `auth_time`) meets this (RFC 9470).
+    StepUp(Authentication),
 }
 
 impl fmt::Debug for Requirement {
@@ -79,19 +83,13 @@ impl fmt::Debug for Requirement {
     }
 }
 
-/// Why a requirement was not met.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Denial {
-    /// 403, with the scopes that would satisfy the requirement when more scopes can (see
-    /// [`Requirement`]'s `Display` and the README for how alternatives are named).
-    Insufficient(Option<Vec<String>>),
-    /// 500: a parameter the requirement names cannot be bound on this route.
-    Unbound(Box<str>, Unbound),
-}
-
 impl Requirement {
-    fn of(node: Node) -> Requirement {
+    pub(super) fn of(node: Node) -> Requirement {
         Requirement(Arc::new(node))
+    }
+
+    pub(super) fn node(&self) -> &Node {
+        &self.0
     }
 
     /// The token must grant the scope this template binds to: literal text with parameters
@@ -202,6 +200,42 @@ impl Requirement {
         })
     }
 
+    /// Step-up authentication (RFC 9470): the token's authentication event must meet what the
+    /// returned builder names, its `acr` (how the user authenticated), its `auth_time` (how
+    /// long ago), or both.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scopegate::Requirement;
+    ///
+    /// let fresh_mfa = Requirement::step_up()
+    ///     .acr_values(["urn:rooms:mfa"])
+    ///     .max_age(Duration::from_secs(300))
+    ///     .build()?;
+    /// # Ok::<(), scopegate::ConfigError>(())
+    /// ```
+    ///
+    /// When it is all that falls short, the request is refused with 401
+    /// `error="insufficient_user_authentication"`, `acr_values` and `max_age` in the challenge,
+    /// so that the client sends the user back to the authorization server with them. Combined
+    /// with scopes:
+    ///
+    /// - `all_of`: when scopes fall short, 403 `insufficient_scope` (authenticating again would
+    ///   not add them; the grant resolver is asked first, as always); when only the
+    ///   authentication does, 401. Several step-up requirements in one `all_of` are named
+    ///   together: the `acr` values all of them accept, and the smallest `max_age`.
+    /// - `any_of`: an alternative that authenticating again would satisfy wins over
+    ///   alternatives that lack scopes (401, naming the first such alternative); the grant
+    ///   resolver is asked first when another alternative needs only more scopes. With no such
+    ///   alternative, the 403 names scopes as usual.
+    ///
+    /// The time is read from the validator's clock
+    /// ([`ValidatorBuilder::clock`](crate::ValidatorBuilder::clock)); see [`StepUpRequirement`]
+    /// for the claim rules.
+    pub fn step_up() -> StepUpRequirement {
+        StepUpRequirement::default()
+    }
+
     /// Every path parameter this requirement names.
     pub fn parameters(&self) -> Vec<&str> {
         let mut names = Vec::new();
@@ -223,153 +257,8 @@ impl Requirement {
             Node::ClaimIs { .. }
             | Node::ClaimContains { .. }
             | Node::IssuedBy(_)
-            | Node::Predicate { .. } => {}
-        }
-    }
-
-    /// Decides the requirement for a verified token and the matched route's path values;
-    /// `granted` answers whether one concrete scope is granted.
-    pub(crate) fn check(
-        &self,
-        auth: &Authenticated,
-        granted: &dyn Fn(&str) -> bool,
-        params: &PathValues,
-    ) -> Result<(), Denial> {
-        let mut unbound = None;
-        let outcome = self.evaluate(auth, granted, params, &mut unbound);
-        if let Some((parameter, why)) = unbound {
-            return Err(Denial::Unbound(parameter, why));
-        }
-        if outcome.holds {
-            return Ok(());
-        }
-        Err(Denial::Insufficient(
-            outcome.satisfied_by.filter(|scopes| !scopes.is_empty()),
-        ))
-    }
-
-    /// Evaluates every branch (no short-circuit) so that a parameter the route cannot bind is
-    /// found on every request, whatever the other branches say.
-    fn evaluate(
-        &self,
-        auth: &Authenticated,
-        granted: &dyn Fn(&str) -> bool,
-        params: &PathValues,
-        unbound: &mut Option<(Box<str>, Unbound)>,
-    ) -> Outcome {
-        let value_of = |name: &str| params.get(name);
-        match &*self.0 {
-            Node::Scope(template) => match template.bind(value_of) {
-                Ok(scope) => Outcome {
-                    holds: granted(&scope),
-                    satisfied_by: Some(vec![scope]),
-                },
-                // The value is request content: no scope bound from it is ever named.
-                Err(BindError::RefusedValue) => Outcome::fixed(false),
-                Err(BindError::Unbound(name, why)) => {
-                    unbound.get_or_insert((name, why));
-                    Outcome::fixed(false)
-                }
-            },
-            Node::AllOf(children) => {
-                let mut holds = true;
-                let mut satisfied_by = Some(Vec::new());
-                for child in children {
-                    let outcome = child.evaluate(auth, granted, params, unbound);
-                    holds &= outcome.holds;
-                    satisfied_by = match (satisfied_by, outcome.satisfied_by) {
-                        (Some(mut all), Some(more)) => {
-                            all.extend(more);
-                            Some(all)
-                        }
-                        _ => None,
-                    };
-                }
-                Outcome {
-                    holds,
-                    satisfied_by,
-                }
-            }
-            Node::AnyOf(children) => {
-                let mut holds = false;
-                // The first alternative that more scopes alone would satisfy, in declaration
-                // order: naming every alternative would read as "all of these" (RFC 6750 §3).
-                let mut satisfied_by = None;
-                for child in children {
-                    let outcome = child.evaluate(auth, granted, params, unbound);
-                    holds |= outcome.holds;
-                    if satisfied_by.is_none() {
-                        satisfied_by = outcome.satisfied_by;
-                    }
-                }
-                Outcome {
-                    holds,
-                    satisfied_by,
-                }
-            }
-            Node::ClaimEqualsParam { claim, parameter } => {
-                Outcome::fixed(match bound_value(parameter, params, unbound) {
-                    Some(value) => auth
-                        .claim::<String>(claim)
-                        .is_some_and(|held| held == value),
-                    None => false,
-                })
-            }
-            Node::ClaimIs { claim, value } => Outcome::fixed(
-                auth.claim::<String>(claim)
-                    .is_some_and(|held| *held == **value),
-            ),
-            Node::ClaimContains { claim, value } => Outcome::fixed(
-                auth.claim::<Vec<Value>>(claim)
-                    .is_some_and(|items| items.iter().any(|item| item.as_str() == Some(value))),
-            ),
-            Node::IssuedBy(issuer) => Outcome::fixed(auth.issuer() == &**issuer),
-            Node::TenantIssuer {
-                parameter,
-                issuer_of,
-            } => Outcome::fixed(match bound_value(parameter, params, unbound) {
-                Some(tenant) => issuer_of(tenant).is_some_and(|issuer| issuer == auth.issuer()),
-                None => false,
-            }),
-            Node::Predicate { test, .. } => Outcome::fixed(test(auth)),
-        }
-    }
-}
-
-/// A path value for a claim check; records why it cannot be bound.
-fn bound_value<'v>(
-    parameter: &str,
-    params: &'v PathValues,
-    unbound: &mut Option<(Box<str>, Unbound)>,
-) -> Option<&'v str> {
-    match params.get(parameter) {
-        ParamValue::Value(value) => Some(value),
-        ParamValue::Unusable => None,
-        ParamValue::Missing => {
-            unbound.get_or_insert((parameter.into(), Unbound::Missing));
-            None
-        }
-        ParamValue::Ambiguous => {
-            unbound.get_or_insert((parameter.into(), Unbound::Ambiguous));
-            None
-        }
-    }
-}
-
-/// One node's verdict.
-struct Outcome {
-    holds: bool,
-    /// Scopes that, granted, would make the node hold; `None` when scopes cannot (a claim
-    /// check failed, or a path value was refused).
-    satisfied_by: Option<Vec<String>>,
-}
-
-impl Outcome {
-    /// For checks that scopes cannot change.
-    fn fixed(holds: bool) -> Outcome {
-        Outcome {
-            holds,
-            satisfied_by: holds.then(Vec::new),
+            | Node::Predicate { .. }
+            | Node::StepUp(_) => {}
         }
     }
 }
@@ -396,6 +285,7 @@ impl fmt::Display for Requirement {
             Node::IssuedBy(issuer) => write!(f, "iss == {issuer:?}"),
             Node::TenantIssuer { parameter, .. } => write!(f, "iss == issuer of {{{parameter}}}"),
             Node::Predicate { name, .. } => write!(f, "claims({name})"),
+            Node::StepUp(authentication) => write!(f, "{authentication}"),
         }
     }
 }

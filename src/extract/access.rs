@@ -55,17 +55,26 @@ impl Access {
     }
 
     /// Whether the token meets `requirement`. `Err` only when no answer can be given: a
-    /// parameter the route cannot bind (500) or a failing grant resolver (503).
+    /// parameter the route cannot bind (500) or a failing grant resolver (503). A step-up
+    /// requirement the authentication does not meet answers `false`, like missing scopes.
     pub async fn allows(&self, requirement: &Requirement) -> Result<bool, AuthError> {
         match self.require(requirement).await {
             Ok(()) => Ok(true),
-            Err(error) if error.kind() == ErrorKind::InsufficientScope => Ok(false),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::InsufficientScope | ErrorKind::InsufficientUserAuthentication
+                ) =>
+            {
+                Ok(false)
+            }
             Err(error) => Err(error),
         }
     }
 
     /// `Ok` when the token meets `requirement`, else the refusal a route would give (403 with
-    /// the scopes that would satisfy it).
+    /// the scopes that would satisfy it, or 401 naming the authentication a step-up
+    /// requirement asks for).
     pub async fn require(&self, requirement: &Requirement) -> Result<(), AuthError> {
         decide_fully(requirement, &self.auth, &self.params, &self.access).await
     }

@@ -49,8 +49,9 @@ impl<B: Default> OnRejection<B> for DefaultRejection {
 ///
 /// `detail` is the fixed description of the [`ErrorKind`](crate::ErrorKind); `error` the
 /// RFC 6750 code when there is one; `scope` the scopes that would satisfy a requirement, as in
-/// the challenge (bound only from path values that passed the binding rules). Nothing from the
-/// token, and no refused request content, is ever written.
+/// the challenge (bound only from path values that passed the binding rules); for a step-up
+/// refusal, `acr_values` (a string) and `max_age` (a number of seconds), as in the challenge.
+/// Nothing from the token, and no refused request content, is ever written.
 ///
 /// ```
 /// use scopegate::{AuthLayer, ProblemJson, Validator};
@@ -77,6 +78,12 @@ impl ProblemJson {
         }
         if let Some(scope) = error.required_scope() {
             problem["scope"] = scope.into();
+        }
+        if let Some(acr_values) = error.required_acr_values() {
+            problem["acr_values"] = acr_values.into();
+        }
+        if let Some(max_age) = error.required_max_age() {
+            problem["max_age"] = max_age.into();
         }
         problem.to_string()
     }

@@ -191,6 +191,12 @@ impl Issuers {
         self.inner.first.clock()
     }
 
+    /// The leeway of the first validator, whose clock the layer reads: how far in the future a
+    /// step-up requirement accepts an `auth_time`.
+    pub(crate) fn leeway(&self) -> i64 {
+        self.inner.first.leeway()
+    }
+
     pub(crate) fn max_token_bytes(&self) -> usize {
         self.inner.max_token_bytes
     }

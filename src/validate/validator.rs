@@ -175,6 +175,11 @@ impl Validator {
         self.inner.clock.clone()
     }
 
+    /// Seconds of clock skew tolerated, for step-up requirements on `auth_time`.
+    pub(crate) fn leeway(&self) -> i64 {
+        self.inner.leeway
+    }
+
     pub(crate) fn max_token_bytes(&self) -> usize {
         self.inner.max_token_bytes
     }

@@ -108,9 +108,9 @@ impl AuthLayer {
                         .and_then(Realm::new),
                     ..Challenges::default()
                 }),
+                access: Arc::new(AccessPolicy::new(issuers.clock(), issuers.leeway())),
                 issuers,
                 allow_anonymous: false,
-                access: Arc::default(),
                 public_origin: None,
                 dpop: None,
                 bound_as_bearer: false,
