@@ -221,7 +221,6 @@ fn millis(duration: Duration) -> u64 {
 
 #[cfg(all(test, feature = "test-util"))]
 mod tests {
-    use std::future::Future;
     use std::task::{Context, Poll, Waker};
 
     use super::*;

@@ -100,11 +100,11 @@ impl RedisReplayStore {
     }
 
     async fn set_if_absent(&self, key: &str, ttl: Duration) -> Result<bool, ReplayStoreError> {
-        let manager = self.connection.load_full();
-        let mut connection = match &manager {
-            Some(connection) => ConnectionManager::clone(connection),
+        let manager = match self.connection.load_full() {
+            Some(manager) => manager,
             None => self.connect().map_err(|error| failure(&error))?,
         };
+        let mut connection = ConnectionManager::clone(&manager);
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut command = ::redis::cmd("SET");
         command
@@ -125,14 +125,14 @@ impl RedisReplayStore {
         };
         if outcome.is_err() {
             // The next call opens a new connection, unless another call did so already.
-            self.connection.compare_and_swap(&manager, None);
+            self.connection.compare_and_swap(&Some(manager), None);
         }
         outcome
     }
 
     /// Makes the connection manager (lazily connecting) and shares it, or the one another call
     /// made meanwhile.
-    fn connect(&self) -> Result<ConnectionManager, RedisError> {
+    fn connect(&self) -> Result<Arc<ConnectionManager>, RedisError> {
         // One attempt per connection, bounded like the call: a retry with backoff would only
         // turn a refusal into a timeout. After a failure the next call tries again.
         let config = ConnectionManagerConfig::new()
@@ -147,8 +147,8 @@ impl RedisReplayStore {
             .connection
             .compare_and_swap(&None::<Arc<ConnectionManager>>, Some(Arc::clone(&fresh)));
         Ok(match &*before {
-            Some(theirs) => ConnectionManager::clone(theirs),
-            None => ConnectionManager::clone(&fresh),
+            Some(theirs) => Arc::clone(theirs),
+            None => fresh,
         })
     }
 }
