@@ -22,7 +22,7 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, ErrorKind, RedisError, Value};
 use arc_swap::ArcSwapOption;
 
-use super::replay::{ReplayStore, ReplayStoreError};
+use super::replay::{ReplayStore, ReplayStoreError, ttl_millis};
 use crate::boxed::BoxFuture;
 use crate::error::ConfigError;
 
@@ -33,7 +33,7 @@ use crate::error::ConfigError;
 ///   and key prefix); a replica with its own store would accept a proof already used on
 ///   another.
 /// - **ttl.** Redis expires each id after the `ttl` scopegate asks for (the proof window),
-///   counted in whole milliseconds, at least one. Redis evicting keys under `maxmemory` would
+///   counted in whole milliseconds, rounded up. Redis evicting keys under `maxmemory` would
 ///   forget live ids: use a `noeviction` or `volatile-*` policy with room to spare. A Redis
 ///   restarted without persistence has forgotten the ids of the current window.
 /// - **Redis down.** Construction neither connects nor fails when Redis is unreachable: the
@@ -105,14 +105,13 @@ impl RedisReplayStore {
             None => self.connect().map_err(|error| failure(&error))?,
         };
         let mut connection = ConnectionManager::clone(&manager);
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut command = ::redis::cmd("SET");
         command
             .arg(format!("{}{key}", self.key_prefix))
             .arg(1)
             .arg("NX")
             .arg("PX")
-            .arg(ttl_ms);
+            .arg(ttl_millis(ttl));
         let reply =
             tokio::time::timeout(self.timeout, command.query_async::<Value>(&mut connection));
         let outcome = match reply.await {

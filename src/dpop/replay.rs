@@ -51,3 +51,10 @@ impl std::fmt::Display for ReplayStoreError {
 }
 
 impl std::error::Error for ReplayStoreError {}
+
+/// A ttl as stores count it: whole milliseconds, rounded up, at least one (Redis's `PX`).
+pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_nanos().div_ceil(1_000_000))
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
