@@ -80,6 +80,8 @@
 //! - `aws-lc-rs` (default) or `rust-crypto`: the signature backend. With both, aws-lc-rs is used.
 //! - `reqwest` (default): the default HTTP fetcher.
 //! - `macros` (default): the `#[require_scope("...")]` attribute.
+//! - `redis`: `dpop::RedisReplayStore`, DPoP proof ids remembered in a Redis that replicas
+//!   share.
 //! - `test-util`: [`testing`], an in-process issuer that mints really signed tokens.
 //!
 //! # How it is built

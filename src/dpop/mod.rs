@@ -6,18 +6,33 @@
 //! proof: a JWT signed by the client's key, naming the request's method and URI, issued within
 //! the proof window, carrying the hash of the token, and signed by the very key the token is
 //! bound to (`cnf.jkt`). Each proof is accepted once: its id is recorded in a
-//! [`ReplayStore`].
+//! [`ReplayStore`]. Two stores come with scopegate: [`MemoryReplayStore`] for a single
+//! replica, and `RedisReplayStore` (feature `redis`) for replicas that share one Redis.
+//!
+//! ```
+//! use std::time::Duration;
+//! use scopegate::dpop::{Dpop, MemoryReplayStore};
+//!
+//! let dpop = Dpop::required()
+//!     .replay_store(MemoryReplayStore::new(50_000))
+//!     .replay_timeout(Duration::from_millis(250));
+//! ```
 
 mod config;
 mod digest;
 mod htu;
 mod memory;
 mod proof;
+#[cfg(feature = "redis")]
+mod redis;
 mod replay;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::RedisReplayStore;
 pub use config::Dpop;
 pub use memory::MemoryReplayStore;
 pub use replay::{ReplayStore, ReplayStoreError};
@@ -38,12 +53,21 @@ pub(crate) struct DpopPolicy {
 }
 
 /// How many proof ids the default in-memory store holds.
-const DEFAULT_MEMORY_ENTRIES: usize = 200_000;
+const DEFAULT_MEMORY_ENTRIES: usize = MemoryReplayStore::DEFAULT_MAX_ENTRIES;
+
+/// The layer's shared clock, as a `Clock` the store can own.
+struct ClockRef(Arc<dyn Clock>);
+
+impl Clock for ClockRef {
+    fn now(&self) -> Duration {
+        self.0.now()
+    }
+}
 
 impl DpopPolicy {
     pub(crate) fn new(config: Dpop, origin: Origin, clock: Arc<dyn Clock>) -> Self {
         let store = config.replay_store.clone().unwrap_or_else(|| {
-            Arc::new(MemoryReplayStore::new(DEFAULT_MEMORY_ENTRIES).with_clock(clock))
+            Arc::new(MemoryReplayStore::with_clock(DEFAULT_MEMORY_ENTRIES, ClockRef(clock)))
         });
         DpopPolicy {
             config,

@@ -11,10 +11,21 @@ use crate::boxed::BoxFuture;
 /// scopegate calls [`first_use`](Self::first_use) once per proof that passed every other
 /// check, with a key derived from the proof's key thumbprint and `jti` (43 characters of
 /// base64url, never request text as such).
+///
+/// Two come with scopegate: [`MemoryReplayStore`](super::MemoryReplayStore), bounded and in
+/// this process (one replica), and `RedisReplayStore` (feature `redis`), shared by replicas.
+/// Your own must keep the rules of [`first_use`](Self::first_use).
 pub trait ReplayStore: Send + Sync + 'static {
     /// Records `key` for `ttl`. `Ok(true)` when `key` was not recorded (the proof is fresh),
     /// `Ok(false)` when it already was (a replay). An error refuses the request with 503:
     /// a proof is never accepted unchecked.
+    ///
+    /// - **Atomic.** Of concurrent calls with one key, exactly one sees `Ok(true)`, on every
+    ///   replica that shares the store.
+    /// - **ttl.** The key must be remembered for at least `ttl` (the proof window scopegate
+    ///   accepts) and may be forgotten after it. A store that cannot record a key (full,
+    ///   unreachable) answers an error rather than forgetting another one early.
+    /// - **Errors** name what failed for the operator's log, never the key.
     fn first_use<'a>(
         &'a self,
         key: &'a str,
@@ -40,3 +51,10 @@ impl std::fmt::Display for ReplayStoreError {
 }
 
 impl std::error::Error for ReplayStoreError {}
+
+/// A ttl as stores count it: whole milliseconds, rounded up, at least one (Redis's `PX`).
+pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_nanos().div_ceil(1_000_000))
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
