@@ -17,7 +17,7 @@ impl Origin {
     pub(crate) fn parse(origin: &str) -> Result<Origin, ConfigError> {
         let refuse = || {
             ConfigError::new(
-                "the public origin must be http(s)://host[:port], without path, query or user info",
+                "the public origin must be http(s)://host[:port], without path, query, fragment or user info",
             )
         };
         let uri: Uri = origin.parse().map_err(|_| refuse())?;
@@ -27,7 +27,8 @@ impl Origin {
             .filter(|scheme| is_http(scheme))
             .ok_or_else(refuse)?;
         let authority = uri.authority().ok_or_else(refuse)?;
-        if !path_is_bare || origin.ends_with('?') {
+        // `Uri` drops a fragment silently: an origin has none (RFC 6454 §6.1).
+        if !path_is_bare || origin.ends_with('?') || origin.contains('#') {
             return Err(refuse());
         }
         normalized_origin(scheme, authority)
@@ -159,6 +160,8 @@ mod tests {
             "https://api.example.com/v1",
             "https://api.example.com/?a",
             "https://user@api.example.com",
+            "https://api.example.com#top",
+            "https://api.example.com/#",
             "/relative",
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");

@@ -67,7 +67,10 @@ impl Clock for ClockRef {
 impl DpopPolicy {
     pub(crate) fn new(config: Dpop, origin: Origin, clock: Arc<dyn Clock>) -> Self {
         let store = config.replay_store.clone().unwrap_or_else(|| {
-            Arc::new(MemoryReplayStore::with_clock(DEFAULT_MEMORY_ENTRIES, ClockRef(clock)))
+            Arc::new(MemoryReplayStore::with_clock(
+                DEFAULT_MEMORY_ENTRIES,
+                ClockRef(clock),
+            ))
         });
         DpopPolicy {
             config,

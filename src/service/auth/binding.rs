@@ -9,13 +9,26 @@ use crate::error::ErrorKind;
 use crate::principal::{Authenticated, Confirmation};
 use crate::validate::{Issuers, Outcome};
 
-/// A token with the `Bearer` scheme: refused when bound to a key, unless the API opted out.
-pub(crate) fn bearer_allowed(auth: &Authenticated, bound_as_bearer: bool) -> Result<(), ErrorKind> {
+/// What the API accepts of a valid token sent with the `Bearer` scheme.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BearerRules {
+    /// DPoP is required: no bearer token gets in.
+    pub(crate) refused: bool,
+    /// Opt-out: tokens bound with `cnf` get in unchecked.
+    pub(crate) bound_as_bearer: bool,
+}
+
+/// A valid token with the `Bearer` scheme: refused when bound to a key unless the API opted
+/// out (`invalid_token` in every mode, so a client learns the token needs its proof), and
+/// refused with a bare challenge when DPoP is required.
+pub(crate) fn bearer_allowed(auth: &Authenticated, rules: BearerRules) -> Result<(), ErrorKind> {
     match auth.confirmation() {
-        Confirmation::None => Ok(()),
-        _ if bound_as_bearer => Ok(()),
-        Confirmation::Jkt(_) => Err(ErrorKind::BoundTokenAsBearer),
-        Confirmation::Unsupported => Err(ErrorKind::UnsupportedConfirmation),
+        Confirmation::Jkt(_) if !rules.bound_as_bearer => Err(ErrorKind::BoundTokenAsBearer),
+        Confirmation::Unsupported if !rules.bound_as_bearer => {
+            Err(ErrorKind::UnsupportedConfirmation)
+        }
+        _ if rules.refused => Err(ErrorKind::SchemeNotAccepted),
+        _ => Ok(()),
     }
 }
 

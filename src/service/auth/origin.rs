@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::binding::BearerRules;
 use super::layer::{AuthLayer, LayerState};
 use super::metadata::ServedMetadata;
 use crate::dpop::{Dpop, DpopPolicy, Origin};
@@ -123,6 +124,17 @@ impl<R: Clone> AuthLayer<R> {
 }
 
 impl<R> LayerState<R> {
+    /// What a valid token sent with the `Bearer` scheme meets.
+    pub(crate) fn bearer_rules(&self) -> BearerRules {
+        BearerRules {
+            refused: self
+                .dpop
+                .as_ref()
+                .is_some_and(|dpop| dpop.config.is_required()),
+            bound_as_bearer: self.bound_as_bearer,
+        }
+    }
+
     /// The served document and the challenges' URL follow the metadata, origin and DPoP mode.
     fn refresh_metadata(&mut self) {
         let (Some(metadata), Some(origin)) = (&self.metadata, &self.public_origin) else {

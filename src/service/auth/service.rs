@@ -115,9 +115,6 @@ where
         let scheme = credentials.scheme;
         let validation: BoxFuture<'static, _> = match (scheme, &state.dpop) {
             (Scheme::Dpop, None) => return refuse(ErrorKind::SchemeNotAccepted, scheme),
-            (Scheme::Bearer, Some(dpop)) if dpop.config.is_required() => {
-                return refuse(ErrorKind::SchemeNotAccepted, scheme);
-            }
             (Scheme::Dpop, Some(dpop)) => {
                 let proof = match dpop_proof(request.headers(), max_token_bytes) {
                     Ok(proof) => proof.to_owned(),
@@ -134,7 +131,7 @@ where
             }
             _ => match state.issuers.validate_cached(credentials.token) {
                 Outcome::Done(Ok(auth)) => {
-                    if let Err(kind) = bearer_allowed(&auth, state.bound_as_bearer) {
+                    if let Err(kind) = bearer_allowed(&auth, state.bearer_rules()) {
                         return refuse(kind, scheme);
                     }
                     admit(&mut request, state, Some(auth));
@@ -143,10 +140,10 @@ where
                 }
                 Outcome::Done(Err(kind)) => return refuse(kind, scheme),
                 Outcome::AwaitKeys(pending) => {
-                    let bound_as_bearer = state.bound_as_bearer;
+                    let rules = state.bearer_rules();
                     Box::pin(async move {
                         let auth = pending.finish().await?;
-                        bearer_allowed(&auth, bound_as_bearer)?;
+                        bearer_allowed(&auth, rules)?;
                         Ok(auth)
                     })
                 }
