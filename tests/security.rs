@@ -1772,3 +1772,22 @@ async fn rfc7520_4_1_vector_is_refused_as_not_a_claims_set() {
         .await
         .assert_invalid_token(ErrorKind::MalformedToken);
 }
+
+/// SECURITY-BAR §4: a token bound to a key is not a bearer token. `Validator::validate` has no
+/// request to check a proof against, so it refuses every `cnf`; a token without one passes.
+#[tokio::test]
+async fn validate_alone_refuses_key_bound_tokens() {
+    let issuer = issuer().await;
+    let validator = issuer.validator().build().unwrap();
+    let key = scopegate::testing::DpopKey::generate(Algorithm::ES256).unwrap();
+    let bound = issuer.token().bound_to(&key).sign();
+    let error = validator.validate(&bound).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::BoundTokenAsBearer);
+    let mtls = issuer
+        .token()
+        .claim("cnf", json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}))
+        .sign();
+    let error = validator.validate(&mtls).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::UnsupportedConfirmation);
+    assert!(validator.validate(&issuer.token().sign()).await.is_ok());
+}

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::token_cache::{DEFAULT_TOKEN_CACHE_BYTES, TokenCache};
-use super::validator::{Outcome, Validator};
+use super::validator::{Outcome, Validator, bearer_only};
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::jose::unverified_payload;
 use crate::json;
@@ -97,13 +97,14 @@ impl Issuers {
         })
     }
 
-    /// Validates `token` with the validator of its issuer.
+    /// Validates `token` with the validator of its issuer; as
+    /// [`Validator::validate`], a token bound to a key is refused.
     pub async fn validate(&self, token: &str) -> Result<Authenticated, AuthError> {
         let outcome = match self.validate_cached(token) {
             Outcome::Done(outcome) => outcome,
             Outcome::AwaitKeys(pending) => pending.finish().await,
         };
-        outcome.map_err(AuthError::new)
+        outcome.and_then(bearer_only).map_err(AuthError::new)
     }
 
     /// The same issuers with a verified-token cache of at most `max_bytes` of tokens and

@@ -13,7 +13,7 @@ use crate::error::{AuthError, ErrorKind};
 use crate::grant::ScopeSource;
 use crate::jose::{self, AlgorithmSet, CompactToken, TokenType, VerifyingKey};
 use crate::jwks::{FetchError, Immediate, KeyCache, KeyError};
-use crate::principal::{Authenticated, VerifiedToken};
+use crate::principal::{Authenticated, Confirmation, VerifiedToken};
 
 /// Validates bearer access tokens of one issuer.
 ///
@@ -186,12 +186,17 @@ impl Validator {
 
     /// Validates `token` (the part after `Bearer `), fetching keys if needed. The principal
     /// grants its own scope claims only: role policies and wildcards are the layer's.
+    ///
+    /// A token bound to a key (`cnf`, e.g. DPoP's `cnf.jkt`) is refused
+    /// ([`ErrorKind::BoundTokenAsBearer`](crate::ErrorKind::BoundTokenAsBearer)): its proof
+    /// of possession comes with the request, which only the [`AuthLayer`](crate::AuthLayer)
+    /// sees.
     pub async fn validate(&self, token: &str) -> Result<Authenticated, AuthError> {
         let outcome = match self.validate_cached(token) {
             Outcome::Done(outcome) => outcome,
             Outcome::AwaitKeys(pending) => pending.finish().await,
         };
-        outcome.map_err(AuthError::new)
+        outcome.and_then(bearer_only).map_err(AuthError::new)
     }
 
     /// Fetches the key set now unless a usable one is cached, and reports whether keys can be
@@ -478,3 +483,14 @@ struct Times {
     not_before: Option<i64>,
     issued_at: Option<i64>,
 }
+
+/// A token validated on its own is a bearer token: one bound to a key needs the request's
+/// proof, which only the layer checks.
+pub(crate) fn bearer_only(auth: Authenticated) -> Result<Authenticated, ErrorKind> {
+    match auth.confirmation() {
+        Confirmation::None => Ok(auth),
+        Confirmation::Jkt(_) => Err(ErrorKind::BoundTokenAsBearer),
+        Confirmation::Unsupported => Err(ErrorKind::UnsupportedConfirmation),
+    }
+}
+
