@@ -81,6 +81,9 @@
 //! - `reqwest` (default): the default HTTP fetcher.
 //! - `macros` (default): the `#[require_scope("...")]` attribute.
 //! - `test-util`: [`testing`], an in-process issuer that mints really signed tokens.
+//! - `metrics`: counters and gauges through the [`metrics`](https://docs.rs/metrics) facade
+//!   (refusals by kind, key fetches by result, key-set size and age, the verified-token and
+//!   grant-resolver caches); install any recorder to collect them. The README lists them.
 //!
 //! # How it is built
 //!
@@ -96,7 +99,7 @@
 //! | `grant` | scope sources, the granted set, templates, role policies |
 //! | `jwks` | fetching and caching key sets |
 //! | `jose` | algorithms, the compact JWS, JWK sets |
-//! | `json`, `syntax`, `error`, `clock`, `boxed` | the strict JSON reader, character rules, refusals, time |
+//! | `json`, `syntax`, `error`, `clock`, `boxed`, `observe` | the strict JSON reader, character rules, refusals, time, metrics |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -115,6 +118,7 @@ mod jose;
 mod json;
 pub mod jwks;
 mod metadata;
+mod observe;
 mod principal;
 #[cfg(feature = "axum")]
 mod router;
@@ -134,6 +138,8 @@ pub use extract::{Access, Claims, RequireScope, require, require_scope};
 pub use grant::{GrantedScopes, RolePolicy, ScopeSource, TemplateError, check_template};
 pub use jsonwebtoken::Algorithm;
 pub use metadata::ResourceMetadata;
+#[cfg(feature = "metrics")]
+pub use observe::describe_metrics;
 pub use principal::Authenticated;
 #[cfg(feature = "axum")]
 pub use router::RouterExt;

@@ -13,6 +13,7 @@ use super::params::PathValues;
 use crate::boxed::BoxFuture;
 use crate::clock::Clock;
 use crate::grant::ParamValue;
+use crate::observe::{self, CallResult};
 use crate::principal::Authenticated;
 
 /// Supplies extra granted scopes from outside the token, for example from the service that
@@ -359,12 +360,17 @@ impl CachedResolver {
     async fn call(&self, auth: &Authenticated, params: &PathValues) -> Outcome {
         let call = self.resolver.resolve(ResolveRequest { auth, params });
         match tokio::time::timeout(RESOLVE_TIMEOUT, call).await {
-            Ok(Ok(grants)) => Some(grants.into_iter().map(Box::from).collect()),
+            Ok(Ok(grants)) => {
+                observe::grant_resolver_called(CallResult::Ok);
+                Some(grants.into_iter().map(Box::from).collect())
+            }
             Ok(Err(error)) => {
+                observe::grant_resolver_called(CallResult::Error);
                 tracing::error!(target: "scopegate", %error, "the grant resolver failed; refusing with 503");
                 None
             }
             Err(_) => {
+                observe::grant_resolver_called(CallResult::Timeout);
                 tracing::error!(
                     target: "scopegate",
                     timeout = ?RESOLVE_TIMEOUT,
@@ -383,6 +389,7 @@ impl CachedResolver {
             && now < entry.expires_at
         {
             entry.referenced = true;
+            observe::grant_resolver_cache_hit();
             return Step::Done(entry.outcome.clone());
         }
         if let Some(flight) = state.flights.get(key) {
