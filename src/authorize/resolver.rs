@@ -688,6 +688,63 @@ mod tests {
         assert_eq!(resolver.0.load(Ordering::SeqCst), 51, "hot resolved once");
     }
 
+    /// Never answers.
+    #[cfg(feature = "metrics")]
+    struct Hanging;
+
+    #[cfg(feature = "metrics")]
+    impl GrantResolver for Hanging {
+        fn resolve<'a>(
+            &'a self,
+            _: ResolveRequest<'a>,
+        ) -> BoxFuture<'a, Result<Vec<String>, ResolveError>> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// Paused time: the 5 s limit passes as soon as nothing else can run, without waiting.
+    #[cfg(feature = "metrics")]
+    #[tokio::test(start_paused = true)]
+    async fn a_call_past_the_limit_is_counted_as_a_timeout() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _recording = metrics::set_default_local_recorder(&recorder);
+        let clock = Arc::new(Millis(AtomicU64::new(1_000_000)));
+        let cached = CachedResolver::new(Arc::new(Hanging), Duration::from_secs(60), 10, clock);
+        let auth = token(Some("user"), Some("app"), None);
+        assert!(cached.grants(&auth, &room("a")).await.is_err());
+        // The failure is cached (5 s): the second ask is a cache hit, not a call.
+        assert!(cached.grants(&auth, &room("a")).await.is_err());
+        let counts: HashMap<String, u64> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter_map(|(key, _, _, value)| match value {
+                DebugValue::Counter(count) => {
+                    let labels: Vec<String> = key
+                        .key()
+                        .labels()
+                        .map(|label| label.value().to_owned())
+                        .collect();
+                    Some((format!("{}{:?}", key.key().name(), labels), count))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            HashMap::from([
+                (
+                    r#"scopegate_grant_resolver_calls_total["timeout"]"#.to_owned(),
+                    1
+                ),
+                ("scopegate_grant_resolver_cache_hits_total[]".to_owned(), 1),
+            ])
+        );
+    }
+
     #[tokio::test]
     async fn the_bound_counts_distinct_keys_not_repeats() {
         let (resolver, cached) = cache(100);
