@@ -169,12 +169,13 @@ impl Issuers {
     /// }
     /// ```
     pub fn is_ready(&self) -> bool {
-        // Every issuer is looked at, so each missing key set gets its fetch started.
-        self.inner
-            .all
-            .iter()
-            .map(Validator::keys_loaded_or_start)
-            .fold(true, |ready, loaded| ready && loaded)
+        // Every issuer is looked at (no short circuit), so each missing key set gets its fetch
+        // started.
+        let mut ready = true;
+        for validator in self.inner.all.iter() {
+            ready &= validator.keys_loaded_or_start();
+        }
+        ready
     }
 
     /// The validator for the token's `iss`. With one issuer, that validator does every check
