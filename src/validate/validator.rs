@@ -192,6 +192,8 @@ impl Validator {
     /// Fetches the key set now unless a usable one is cached, and reports whether keys can be
     /// had. Requests never need this (keys are fetched on first use); call it at startup or
     /// from a readiness probe to know the issuer is reachable. Respects the refetch cooldown.
+    /// The error's [`kind`](FetchError::kind) tells why the keys could not be had (a refused
+    /// connection, a timeout, a bad status, ...).
     pub async fn ready(&self) -> Result<(), FetchError> {
         self.inner.keys.ready().await
     }
