@@ -83,6 +83,9 @@
 //! - `redis`: `dpop::RedisReplayStore`, DPoP proof ids remembered in a Redis that replicas
 //!   share.
 //! - `test-util`: [`testing`], an in-process issuer that mints really signed tokens.
+//! - `metrics`: counters and gauges through the [`metrics`](https://docs.rs/metrics) facade
+//!   (refusals by kind, key fetches by result, key-set size and age, the verified-token and
+//!   grant-resolver caches); install any recorder to collect them. The README lists them.
 //!
 //! # How it is built
 //!
@@ -98,7 +101,7 @@
 //! | `grant` | scope sources, the granted set, templates, role policies |
 //! | `jwks` | fetching and caching key sets |
 //! | `jose` | algorithms, the compact JWS, JWK sets |
-//! | `json`, `syntax`, `error`, `clock`, `boxed` | the strict JSON reader, character rules, refusals, time |
+//! | `json`, `syntax`, `error`, `clock`, `boxed`, `observe` | the strict JSON reader, character rules, refusals, time, metrics |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -117,6 +120,7 @@ mod jose;
 mod json;
 pub mod jwks;
 mod metadata;
+mod observe;
 mod principal;
 #[cfg(feature = "axum")]
 mod router;
@@ -138,6 +142,8 @@ pub use extract::{Access, Claims, RequireScope, require, require_scope};
 pub use grant::{GrantedScopes, RolePolicy, ScopeSource, TemplateError, check_template};
 pub use jsonwebtoken::Algorithm;
 pub use metadata::ResourceMetadata;
+#[cfg(feature = "metrics")]
+pub use observe::describe_metrics;
 pub use principal::Authenticated;
 #[cfg(feature = "axum")]
 pub use router::RouterExt;

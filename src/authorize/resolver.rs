@@ -13,6 +13,7 @@ use super::params::PathValues;
 use crate::boxed::BoxFuture;
 use crate::clock::Clock;
 use crate::grant::ParamValue;
+use crate::observe::{self, CallResult};
 use crate::principal::Authenticated;
 
 /// Supplies extra granted scopes from outside the token, for example from the service that
@@ -359,12 +360,17 @@ impl CachedResolver {
     async fn call(&self, auth: &Authenticated, params: &PathValues) -> Outcome {
         let call = self.resolver.resolve(ResolveRequest { auth, params });
         match tokio::time::timeout(RESOLVE_TIMEOUT, call).await {
-            Ok(Ok(grants)) => Some(grants.into_iter().map(Box::from).collect()),
+            Ok(Ok(grants)) => {
+                observe::grant_resolver_called(CallResult::Ok);
+                Some(grants.into_iter().map(Box::from).collect())
+            }
             Ok(Err(error)) => {
+                observe::grant_resolver_called(CallResult::Error);
                 tracing::error!(target: "scopegate", %error, "the grant resolver failed; refusing with 503");
                 None
             }
             Err(_) => {
+                observe::grant_resolver_called(CallResult::Timeout);
                 tracing::error!(
                     target: "scopegate",
                     timeout = ?RESOLVE_TIMEOUT,
@@ -383,6 +389,7 @@ impl CachedResolver {
             && now < entry.expires_at
         {
             entry.referenced = true;
+            observe::grant_resolver_cache_hit();
             return Step::Done(entry.outcome.clone());
         }
         if let Some(flight) = state.flights.get(key) {
@@ -679,6 +686,63 @@ mod tests {
             assert!(cached.grants(&auth, &room(&format!("r{n}"))).await.is_ok());
         }
         assert_eq!(resolver.0.load(Ordering::SeqCst), 51, "hot resolved once");
+    }
+
+    /// Never answers.
+    #[cfg(feature = "metrics")]
+    struct Hanging;
+
+    #[cfg(feature = "metrics")]
+    impl GrantResolver for Hanging {
+        fn resolve<'a>(
+            &'a self,
+            _: ResolveRequest<'a>,
+        ) -> BoxFuture<'a, Result<Vec<String>, ResolveError>> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// Paused time: the 5 s limit passes as soon as nothing else can run, without waiting.
+    #[cfg(feature = "metrics")]
+    #[tokio::test(start_paused = true)]
+    async fn a_call_past_the_limit_is_counted_as_a_timeout() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _recording = metrics::set_default_local_recorder(&recorder);
+        let clock = Arc::new(Millis(AtomicU64::new(1_000_000)));
+        let cached = CachedResolver::new(Arc::new(Hanging), Duration::from_secs(60), 10, clock);
+        let auth = token(Some("user"), Some("app"), None);
+        assert!(cached.grants(&auth, &room("a")).await.is_err());
+        // The failure is cached (5 s): the second ask is a cache hit, not a call.
+        assert!(cached.grants(&auth, &room("a")).await.is_err());
+        let counts: HashMap<String, u64> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter_map(|(key, _, _, value)| match value {
+                DebugValue::Counter(count) => {
+                    let labels: Vec<String> = key
+                        .key()
+                        .labels()
+                        .map(|label| label.value().to_owned())
+                        .collect();
+                    Some((format!("{}{:?}", key.key().name(), labels), count))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            HashMap::from([
+                (
+                    r#"scopegate_grant_resolver_calls_total["timeout"]"#.to_owned(),
+                    1
+                ),
+                ("scopegate_grant_resolver_cache_hits_total[]".to_owned(), 1),
+            ])
+        );
     }
 
     #[tokio::test]

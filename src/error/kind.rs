@@ -210,6 +210,64 @@ impl ErrorKind {
         }
     }
 
+    /// A fixed `snake_case` name for logs and metrics labels (`expired`, `insufficient_scope`,
+    /// `dpop_proof_replayed`, ...): the variant's name, stable across releases.
+    pub fn name(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            MissingCredentials => "missing_credentials",
+            SchemeNotAccepted => "scheme_not_accepted",
+            MultipleAuthorizationHeaders => "multiple_authorization_headers",
+            CommaJoinedCredentials => "comma_joined_credentials",
+            MalformedAuthorizationHeader => "malformed_authorization_header",
+            MultipleDpopProofs => "multiple_dpop_proofs",
+            ConflictingCredentials => "conflicting_credentials",
+            TokenTooLong => "token_too_long",
+            MalformedToken => "malformed_token",
+            UnsupportedAlgorithm => "unsupported_algorithm",
+            AlgorithmNotAllowed => "algorithm_not_allowed",
+            CriticalHeader => "critical_header",
+            WrongTokenType => "wrong_token_type",
+            InvalidKeyId => "invalid_key_id",
+            MissingKeyId => "missing_key_id",
+            UnknownKey => "unknown_key",
+            KeyAlgorithmMismatch => "key_algorithm_mismatch",
+            InvalidSignature => "invalid_signature",
+            IssuerMismatch => "issuer_mismatch",
+            AudienceMismatch => "audience_mismatch",
+            MissingExpiry => "missing_expiry",
+            Expired => "expired",
+            NotYetValid => "not_yet_valid",
+            IssuedInFuture => "issued_in_future",
+            LifetimeTooLong => "lifetime_too_long",
+            TooOld => "too_old",
+            InvalidClaimType => "invalid_claim_type",
+            MissingRequiredClaim => "missing_required_claim",
+            ClaimsShape => "claims_shape",
+            BoundTokenAsBearer => "bound_token_as_bearer",
+            UnsupportedConfirmation => "unsupported_confirmation",
+            UnboundToken => "unbound_token",
+            MissingDpopProof => "missing_dpop_proof",
+            MalformedDpopProof => "malformed_dpop_proof",
+            DpopAlgorithmNotAllowed => "dpop_algorithm_not_allowed",
+            InvalidDpopKey => "invalid_dpop_key",
+            InvalidDpopSignature => "invalid_dpop_signature",
+            DpopMethodMismatch => "dpop_method_mismatch",
+            DpopUriMismatch => "dpop_uri_mismatch",
+            DpopProofExpired => "dpop_proof_expired",
+            DpopTokenHashMismatch => "dpop_token_hash_mismatch",
+            DpopKeyMismatch => "dpop_key_mismatch",
+            DpopProofReplayed => "dpop_proof_replayed",
+            InsufficientUserAuthentication => "insufficient_user_authentication",
+            InsufficientScope => "insufficient_scope",
+            KeysUnavailable => "keys_unavailable",
+            GrantsUnavailable => "grants_unavailable",
+            ReplayCheckUnavailable => "replay_check_unavailable",
+            LayerMissing => "layer_missing",
+            RequirementMisconfigured => "requirement_misconfigured",
+        }
+    }
+
     /// The `error` code of the challenge (RFC 6750 §3.1, RFC 9449 §7.1, RFC 9470 §3), or
     /// `None` for a bare challenge or a server-side failure.
     pub fn error_code(self) -> Option<&'static str> {
@@ -381,7 +439,16 @@ mod tests {
             InsufficientUserAuthentication,
             ReplayCheckUnavailable,
         ];
+        let names: std::collections::HashSet<_> = all.iter().map(|kind| kind.name()).collect();
+        assert_eq!(names.len(), all.len(), "names are distinct");
+        assert!(names.contains("dpop_proof_replayed") && names.contains("keys_unavailable"));
         for kind in all {
+            assert!(
+                kind.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{kind:?}"
+            );
             // Also valid as a gRPC `grpc-message` without percent-encoding.
             assert!(
                 kind.description()

@@ -1,10 +1,9 @@
 //! Getting documents from the issuer: the [`JwksFetcher`] trait, the URL policy every fetch obeys,
 //! and the default reqwest implementation.
 
-use std::fmt;
-
 use http::Uri;
 
+use super::failure::FetchError;
 use crate::boxed::BoxFuture;
 
 /// The largest JWKS or discovery document scopegate reads, in bytes.
@@ -25,6 +24,10 @@ pub const USER_AGENT: &str = concat!("scopegate/", env!("CARGO_PKG_VERSION"));
 /// - not follow redirects (a redirect is answered with its 3xx status, which scopegate refuses);
 /// - stop reading once the body exceeds `max_body_bytes` and return [`FetchError`];
 /// - apply connect and total timeouts.
+///
+/// Give a failure its [`FetchErrorKind`](super::FetchErrorKind) with [`FetchError::with_kind`]
+/// when you know it (a timeout, a refused connection): logs, metrics and
+/// [`KeyStatus`](super::KeyStatus) show it. [`FetchError::new`] reports `Other`.
 ///
 /// Bring your own to use a client with custom roots, a proxy or mTLS, or to count requests in a
 /// test:
@@ -52,30 +55,6 @@ pub trait JwksFetcher: Send + Sync + 'static {
         max_body_bytes: usize,
     ) -> BoxFuture<'a, Result<http::Response<Vec<u8>>, FetchError>>;
 }
-
-/// A failed fetch. Its text goes to the `warn` log and to [`Validator::ready`](crate::Validator::ready)
-/// (for operators), never into an HTTP response.
-#[derive(Debug)]
-pub struct FetchError {
-    message: String,
-}
-
-impl FetchError {
-    /// A fetch error with this description.
-    pub fn new(message: impl Into<String>) -> Self {
-        FetchError {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for FetchError {}
 
 /// The URL policy (SECURITY-BAR §7): https anywhere, plain http only to a loopback host.
 pub(crate) fn check_url(url: &str) -> Result<Uri, String> {
@@ -134,6 +113,8 @@ pub(crate) fn default_fetcher() -> Result<std::sync::Arc<dyn JwksFetcher>, Fetch
 mod reqwest_fetcher {
     use std::time::Duration;
 
+    use super::super::classify::from_reqwest;
+    use super::super::failure::FetchErrorKind;
     use super::{ACCEPT, BoxFuture, FetchError, JwksFetcher, USER_AGENT};
 
     /// The default fetcher: one shared reqwest client with rustls, no redirects, a 2 s connect
@@ -194,25 +175,21 @@ mod reqwest_fetcher {
                     .header(http::header::USER_AGENT, USER_AGENT)
                     .send()
                     .await
-                    .map_err(|error| FetchError::new(format!("GET {url}: {error}")))?;
+                    .map_err(|error| from_reqwest(url, error))?;
                 if response
                     .content_length()
                     .is_some_and(|len| len > max_body_bytes as u64)
                 {
-                    return Err(FetchError::new(format!(
-                        "GET {url}: body is larger than {max_body_bytes} bytes"
-                    )));
+                    return Err(too_large(url, max_body_bytes));
                 }
                 let mut body = Vec::new();
                 while let Some(chunk) = response
                     .chunk()
                     .await
-                    .map_err(|error| FetchError::new(format!("GET {url}: {error}")))?
+                    .map_err(|error| from_reqwest(url, error))?
                 {
                     if body.len() + chunk.len() > max_body_bytes {
-                        return Err(FetchError::new(format!(
-                            "GET {url}: body is larger than {max_body_bytes} bytes"
-                        )));
+                        return Err(too_large(url, max_body_bytes));
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -222,6 +199,13 @@ mod reqwest_fetcher {
                 Ok(out)
             })
         }
+    }
+
+    fn too_large(url: &http::Uri, max_body_bytes: usize) -> FetchError {
+        FetchError::with_kind(
+            FetchErrorKind::TooLarge,
+            format!("GET {url}: body is larger than {max_body_bytes} bytes"),
+        )
     }
 }
 

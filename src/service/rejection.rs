@@ -7,6 +7,7 @@
 use http::{HeaderValue, Response, header};
 
 use crate::error::AuthError;
+use crate::observe;
 
 /// Turns an [`AuthError`] into a response of the wrapped service's body type.
 ///
@@ -169,15 +170,19 @@ pub(crate) fn refusal_response<B: Default>(error: AuthError) -> Response<B> {
     response
 }
 
-/// The one place refusals are logged (at `debug`, target `scopegate`). Configuration errors
-/// and resolver failures are logged where they are found, at `error`, with what an operator needs
+/// The one place refusals are logged (at `debug`, target `scopegate`) and counted (feature
+/// `metrics`: `scopegate_requests_refused_total{kind, status}`). Configuration errors and
+/// resolver failures are logged where they are found, at `error`, with what an operator needs
 /// (the route, the parameter), never request content.
 pub(crate) fn log_refusal(error: &AuthError) {
     let kind = error.kind();
+    let status = kind.status().as_u16();
     tracing::debug!(
         target: "scopegate",
+        kind = kind.name(),
         reason = kind.description(),
-        status = kind.status().as_u16(),
+        status,
         "request refused"
     );
+    observe::request_refused(kind.name(), status);
 }

@@ -301,10 +301,11 @@ impl ValidatorBuilder {
         let template = IssuerTemplate::configure(&self.issuer, self.tenants.clone(), by_discovery)
             .map_err(ConfigError::new)?;
         let asymmetric = self.asymmetric_algorithms()?;
-        let (keys, algorithms) = self.key_cache(asymmetric)?;
+        let issuer: Arc<str> = self.issuer.as_str().into();
+        let (keys, algorithms) = self.key_cache(issuer.clone(), asymmetric)?;
         let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Ok(Validator::from_settings(Settings {
-            issuer: self.issuer.into(),
+            issuer,
             audiences: self.audiences.into_iter().map(Box::from).collect(),
             cognito_clients: self.cognito_clients.into_iter().map(Box::from).collect(),
             template,
@@ -402,9 +403,13 @@ impl ValidatorBuilder {
     }
 
     /// The key cache, and the allowlist widened by any HMAC secrets.
-    fn key_cache(&self, asymmetric: AlgorithmSet) -> Result<(KeyCache, AlgorithmSet), ConfigError> {
+    fn key_cache(
+        &self,
+        issuer: Arc<str>,
+        asymmetric: AlgorithmSet,
+    ) -> Result<(KeyCache, AlgorithmSet), ConfigError> {
         match &self.source {
-            KeySource::Jwks(document) => self.fixed_keys(document, asymmetric),
+            KeySource::Jwks(document) => self.fixed_keys(issuer, document, asymmetric),
             remote => {
                 if !self.hmac_secrets.is_empty() {
                     return Err(ConfigError::new(
@@ -424,6 +429,7 @@ impl ValidatorBuilder {
                     }
                 };
                 let cache = KeyCache::remote(
+                    issuer,
                     remote,
                     fetcher,
                     self.cache.clone(),
@@ -469,6 +475,7 @@ impl ValidatorBuilder {
     /// A static JWKS document plus HMAC secrets: never fetched.
     fn fixed_keys(
         &self,
+        issuer: Arc<str>,
         document: &[u8],
         asymmetric: AlgorithmSet,
     ) -> Result<(KeyCache, AlgorithmSet), ConfigError> {
@@ -496,7 +503,10 @@ impl ValidatorBuilder {
         if keys.len() == 0 {
             return Err(ConfigError::new("the JWKS document has no usable key"));
         }
-        Ok((KeyCache::fixed(keys, self.clock.clone()), algorithms))
+        Ok((
+            KeyCache::fixed(issuer, keys, self.clock.clone()),
+            algorithms,
+        ))
     }
 }
 

@@ -8,6 +8,7 @@ use super::validator::{Outcome, Validator, bearer_only};
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::jose::unverified_payload;
 use crate::json;
+use crate::jwks::KeyStatus;
 use crate::principal::Authenticated;
 
 /// The issuers an API accepts: one [`Validator`] per issuer, chosen by the token's `iss` before
@@ -42,6 +43,8 @@ struct Inner {
     by_issuer: HashMap<Box<str>, Validator>,
     /// Multi-tenant issuers (`.../{tenantid}/v2.0`), chosen when `iss` fits their template.
     templates: Vec<Validator>,
+    /// Every validator once, in the order given: for the status.
+    all: Arc<[Validator]>,
     max_token_bytes: usize,
     /// Tokens verified before; `None` when turned off.
     tokens: Option<Arc<TokenCache>>,
@@ -59,8 +62,10 @@ impl Issuers {
         let mut templates = Vec::new();
         let mut max_token_bytes = first.max_token_bytes();
         let mut several = false;
+        let mut all = vec![first.clone()];
         for validator in validators {
             several = true;
+            all.push(validator.clone());
             let listed = validator.issuer() == first.issuer()
                 || by_issuer.contains_key(validator.issuer())
                 || templates
@@ -91,6 +96,7 @@ impl Issuers {
                 first,
                 by_issuer,
                 templates,
+                all: all.into(),
                 max_token_bytes,
                 tokens: TokenCache::new(DEFAULT_TOKEN_CACHE_BYTES).map(Arc::new),
             }),
@@ -116,10 +122,61 @@ impl Issuers {
                 first: inner.first.clone(),
                 by_issuer: inner.by_issuer.clone(),
                 templates: inner.templates.clone(),
+                all: inner.all.clone(),
                 max_token_bytes: inner.max_token_bytes,
                 tokens: TokenCache::new(max_bytes).map(Arc::new),
             }),
         }
+    }
+
+    /// The state of each issuer's keys, in the order the validators were given. A read: it
+    /// never fetches and never waits. See [`Validator::key_status`].
+    ///
+    /// ```
+    /// # use scopegate::Issuers;
+    /// # fn log(issuers: &Issuers) {
+    /// for status in issuers.status() {
+    ///     println!(
+    ///         "{}: loaded {} ({} keys), last error {:?}",
+    ///         status.issuer(),
+    ///         status.is_loaded(),
+    ///         status.key_count(),
+    ///         status.last_error_kind(),
+    ///     );
+    /// }
+    /// # }
+    /// ```
+    pub fn status(&self) -> Vec<KeyStatus> {
+        self.inner.all.iter().map(Validator::key_status).collect()
+    }
+
+    /// Whether every issuer holds a usable key set, for a readiness endpoint: a replica that
+    /// cannot verify tokens of one of its issuers should not get traffic.
+    ///
+    /// Keys are fetched on first use, so an issuer without keys gets a fetch started in the
+    /// background here (at most one per refetch cooldown, never waited for): a probe that
+    /// answers "not ready" at startup turns ready once the issuers have answered, without any
+    /// request. To wait for the keys instead (at startup, say), call [`Validator::ready`].
+    ///
+    /// ```
+    /// # use scopegate::Issuers;
+    /// // GET /ready
+    /// async fn ready(issuers: Issuers) -> http::StatusCode {
+    ///     if issuers.is_ready() {
+    ///         http::StatusCode::OK
+    ///     } else {
+    ///         http::StatusCode::SERVICE_UNAVAILABLE
+    ///     }
+    /// }
+    /// ```
+    pub fn is_ready(&self) -> bool {
+        // Every issuer is looked at (no short circuit), so each missing key set gets its fetch
+        // started.
+        let mut ready = true;
+        for validator in self.inner.all.iter() {
+            ready &= validator.keys_loaded_or_start();
+        }
+        ready
     }
 
     /// The validator for the token's `iss`. With one issuer, that validator does every check
@@ -208,6 +265,7 @@ impl From<Validator> for Issuers {
         let max_token_bytes = validator.max_token_bytes();
         Issuers {
             inner: Arc::new(Inner {
+                all: Arc::new([validator.clone()]),
                 first: validator,
                 by_issuer: HashMap::new(),
                 templates: Vec::new(),

@@ -18,10 +18,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
-use quick_cache::{Equivalent, Weighter};
+use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
 
 use super::validator::{Recheck, Validator};
 use crate::error::ErrorKind;
+use crate::observe;
 use crate::principal::Authenticated;
 
 /// The default bound on the cache, in bytes of tokens and claims.
@@ -81,9 +82,45 @@ impl Weighter<Token, Arc<Verified>> for ByBytes {
     }
 }
 
+/// Counts evictions (`scopegate_token_cache_evictions_total`). Like quick_cache's default, it
+/// keeps up to two evicted entries to drop them once the shard's lock is released; the count is
+/// reported then too.
+#[derive(Clone)]
+struct CountEvictions;
+
+/// What one insert evicted.
+#[derive(Default)]
+struct Evicted {
+    dropped_later: [Option<(Token, Arc<Verified>)>; 2],
+    count: u64,
+}
+
+impl Drop for Evicted {
+    fn drop(&mut self) {
+        if self.count > 0 {
+            observe::token_cache_evicted(self.count);
+        }
+    }
+}
+
+impl Lifecycle<Token, Arc<Verified>> for CountEvictions {
+    type RequestState = Evicted;
+
+    fn begin_request(&self) -> Evicted {
+        Evicted::default()
+    }
+
+    fn on_evict(&self, state: &mut Evicted, token: Token, verified: Arc<Verified>) {
+        state.count += 1;
+        if let Some(slot) = state.dropped_later.iter_mut().find(|slot| slot.is_none()) {
+            *slot = Some((token, verified));
+        }
+    }
+}
+
 /// A bounded cache of verified tokens.
 pub(crate) struct TokenCache {
-    entries: Cache<Token, Arc<Verified>, ByBytes>,
+    entries: Cache<Token, Arc<Verified>, ByBytes, DefaultHashBuilder, CountEvictions>,
     max_bytes: usize,
 }
 
@@ -106,7 +143,13 @@ impl TokenCache {
         // claims) weighs about 2 KiB.
         let estimated_entries = (max_bytes / 2048).max(16);
         Some(TokenCache {
-            entries: Cache::with_weighter(estimated_entries, max_bytes as u64, ByBytes),
+            entries: Cache::with(
+                estimated_entries,
+                max_bytes as u64,
+                ByBytes,
+                DefaultHashBuilder::default(),
+                CountEvictions,
+            ),
             max_bytes,
         })
     }
@@ -115,14 +158,22 @@ impl TokenCache {
     /// that time brought (`Expired`, say). `None`: not cached, or its key has changed; the
     /// caller validates it in full.
     pub(crate) fn get(&self, token: &str) -> Option<Result<Authenticated, ErrorKind>> {
-        let verified = self.entries.get(&Lookup(token))?;
+        let Some(verified) = self.entries.get(&Lookup(token)) else {
+            observe::token_cache_miss();
+            return None;
+        };
         match verified.validator.recheck(&verified.auth) {
-            Recheck::Valid => Some(Ok(verified.auth.clone().reused())),
+            Recheck::Valid => {
+                observe::token_cache_hit();
+                Some(Ok(verified.auth.clone().reused()))
+            }
             Recheck::Refused(kind) => {
+                observe::token_cache_hit();
                 self.entries.remove(&Lookup(token));
                 Some(Err(kind))
             }
             Recheck::KeyChanged => {
+                observe::token_cache_miss();
                 self.entries.remove(&Lookup(token));
                 None
             }

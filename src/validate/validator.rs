@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
 use crate::grant::ScopeSource;
 use crate::jose::{self, AlgorithmSet, CompactToken, TokenType, VerifyingKey};
-use crate::jwks::{FetchError, Immediate, KeyCache, KeyError};
+use crate::jwks::{FetchError, Immediate, KeyCache, KeyError, KeyStatus};
 use crate::principal::{Authenticated, Confirmation, VerifiedToken};
 
 /// Validates bearer access tokens of one issuer.
@@ -202,8 +202,24 @@ impl Validator {
     /// Fetches the key set now unless a usable one is cached, and reports whether keys can be
     /// had. Requests never need this (keys are fetched on first use); call it at startup or
     /// from a readiness probe to know the issuer is reachable. Respects the refetch cooldown.
+    /// The error's [`kind`](FetchError::kind) tells why the keys could not be had (a refused
+    /// connection, a timeout, a bad status, ...).
     pub async fn ready(&self) -> Result<(), FetchError> {
-        self.inner.keys.ready().await.map_err(FetchError::new)
+        self.inner.keys.ready().await
+    }
+
+    /// The state of this issuer's keys: loaded or not, how many, how old, and how the last
+    /// fetch went. A read: it never fetches (call [`ready`](Self::ready) for that) and never
+    /// waits. With the `metrics` feature it also updates the `scopegate_jwks_keys` and
+    /// `scopegate_jwks_age_seconds` gauges.
+    pub fn key_status(&self) -> KeyStatus {
+        self.inner.keys.status()
+    }
+
+    /// Whether a usable key set is held; if not, starts a fetch in the background (within the
+    /// refetch cooldown).
+    pub(crate) fn keys_loaded_or_start(&self) -> bool {
+        self.inner.keys.loaded_or_start()
     }
 
     /// Everything that needs no waiting: parsing, header and issuer checks, and — when the key

@@ -335,6 +335,7 @@ pub(crate) fn admit<B, R>(
     state: &LayerState<R>,
     auth: Option<Authenticated>,
 ) {
+    crate::observe::request_accepted();
     let extensions = request.extensions_mut();
     if let Some(auth) = auth {
         extensions.insert(auth.under_policy(&state.access.grants));

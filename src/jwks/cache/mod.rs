@@ -5,48 +5,26 @@
 //! mutex guards only the bookkeeping of who is fetching and when the last attempt was; it is
 //! never held across an `.await`.
 
-use std::hash::{BuildHasher, Hasher};
+mod load;
+mod policy;
+mod status;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use http::{HeaderMap, Uri};
+use http::Uri;
 use jsonwebtoken::Algorithm;
 use tokio::sync::watch;
 
-use super::document::{discover, get_document};
+pub(crate) use self::policy::CachePolicy;
+pub use self::status::KeyStatus;
 use super::error::KeyError;
+use super::failure::FetchError;
 use super::fetch::JwksFetcher;
 use crate::clock::Clock;
 use crate::jose::{AlgorithmSet, KeyRules, KeySet, Lookup, VerifyingKey};
-
-/// Timing of the key cache. See [`ValidatorBuilder`](crate::ValidatorBuilder) for each knob.
-#[derive(Debug, Clone)]
-pub(crate) struct CachePolicy {
-    pub(crate) default_lifetime: Duration,
-    pub(crate) min_lifetime: Duration,
-    pub(crate) max_lifetime: Duration,
-    pub(crate) refresh_ahead: Duration,
-    pub(crate) cooldown: Duration,
-    pub(crate) stale_window: Duration,
-    pub(crate) fetch_timeout: Duration,
-}
-
-impl Default for CachePolicy {
-    fn default() -> Self {
-        CachePolicy {
-            default_lifetime: Duration::from_secs(10 * 60),
-            min_lifetime: Duration::from_secs(5 * 60),
-            max_lifetime: Duration::from_secs(24 * 60 * 60),
-            refresh_ahead: Duration::from_secs(30),
-            cooldown: Duration::from_secs(30),
-            stale_window: Duration::from_secs(60 * 60),
-            // Discovery plus JWKS, each bounded by the fetcher's own 5 s.
-            fetch_timeout: Duration::from_secs(10),
-        }
-    }
-}
 
 /// Where keys come from.
 pub(crate) enum Remote {
@@ -61,6 +39,8 @@ struct Snapshot {
     keys: KeySet,
     refresh_at: Duration,
     stale_until: Duration,
+    /// When it was fetched; `None` for a fixed set.
+    fetched_at: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -69,7 +49,7 @@ struct RefreshState {
     last_attempt: Option<Duration>,
     /// The `jwks_uri` from the last good discovery document.
     discovered_jwks: Option<Uri>,
-    last_error: Option<String>,
+    last_error: Option<FetchError>,
 }
 
 /// What a request learns from the cache without waiting.
@@ -81,6 +61,8 @@ pub(crate) enum Immediate {
 }
 
 pub(crate) struct KeyCache {
+    /// The configured issuer (a template's template): for logs, metrics and the status.
+    issuer: Arc<str>,
     snapshot: ArcSwapOption<Snapshot>,
     state: Mutex<RefreshState>,
     /// Bumped after every fetch attempt; waiters subscribe while the fetch is in flight.
@@ -96,13 +78,15 @@ pub(crate) struct KeyCache {
 
 impl KeyCache {
     /// A cache over a fixed key set that never expires and never fetches.
-    pub(crate) fn fixed(keys: KeySet, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn fixed(issuer: Arc<str>, keys: KeySet, clock: Arc<dyn Clock>) -> Self {
         let snapshot = Snapshot {
             keys,
             refresh_at: Duration::MAX,
             stale_until: Duration::MAX,
+            fetched_at: None,
         };
         KeyCache {
+            issuer,
             snapshot: ArcSwapOption::from_pointee(snapshot),
             state: Mutex::default(),
             attempts: watch::channel(0).0,
@@ -117,6 +101,7 @@ impl KeyCache {
 
     /// A cache filled lazily from `remote`.
     pub(crate) fn remote(
+        issuer: Arc<str>,
         remote: Remote,
         fetcher: Arc<dyn JwksFetcher>,
         policy: CachePolicy,
@@ -124,6 +109,7 @@ impl KeyCache {
         rules: KeyRules,
     ) -> Self {
         KeyCache {
+            issuer,
             snapshot: ArcSwapOption::empty(),
             state: Mutex::default(),
             attempts: watch::channel(0).0,
@@ -223,7 +209,7 @@ impl KeyCache {
     }
 
     /// Fetches now unless a usable key set is cached; waits for a fetch already in flight.
-    pub(crate) async fn ready(self: &Arc<Self>) -> Result<(), String> {
+    pub(crate) async fn ready(self: &Arc<Self>) -> Result<(), FetchError> {
         let now = self.clock.now();
         let usable = self
             .snapshot
@@ -237,11 +223,9 @@ impl KeyCache {
         let now = self.clock.now();
         match self.snapshot.load().as_ref() {
             Some(snapshot) if now < snapshot.stale_until => Ok(()),
-            _ => Err(self
-                .state()
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "no key set has been fetched yet (refetch cooldown)".into())),
+            _ => Err(self.state().last_error.clone().unwrap_or_else(|| {
+                FetchError::new("no key set has been fetched yet (refetch cooldown)")
+            })),
         }
     }
 
@@ -329,21 +313,16 @@ impl KeyCache {
         let task = async move {
             let cache = &done.0;
             let result = cache.fetch_once().await;
-            let mut state = cache.state();
-            match result {
-                Ok(()) => state.last_error = None,
-                Err(message) => {
-                    tracing::warn!(error = %message, "scopegate: fetching the JWKS failed; keeping the last good key set");
-                    state.last_error = Some(message);
-                }
-            }
+            cache.record(result);
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(task);
             }
             // Dropping the task drops its guard, which ends the attempt.
-            Err(_) => tracing::warn!("scopegate: no tokio runtime to fetch keys on"),
+            Err(_) => {
+                tracing::warn!(target: "scopegate", issuer = %self.issuer, "no tokio runtime to fetch keys on")
+            }
         }
     }
 
@@ -355,94 +334,6 @@ impl KeyCache {
         self.attempts.send_modify(|count| *count += 1);
         drop(state);
     }
-
-    async fn fetch_once(&self) -> Result<(), String> {
-        let Some((remote, fetcher)) = &self.remote else {
-            return Ok(());
-        };
-        let fetch = async {
-            let jwks_url = match remote {
-                Remote::Jwks(url) => url.clone(),
-                Remote::Discovery { url, issuer } => {
-                    let cached = self.state().discovered_jwks.clone();
-                    match cached {
-                        Some(url) => url,
-                        None => {
-                            let jwks = discover(fetcher.as_ref(), url, issuer).await?;
-                            self.state().discovered_jwks = Some(jwks.clone());
-                            jwks
-                        }
-                    }
-                }
-            };
-            let result = self.fetch_jwks(fetcher.as_ref(), &jwks_url).await;
-            if result.is_err() {
-                // The issuer may have moved its JWKS: discover again next time.
-                self.state().discovered_jwks = None;
-            }
-            result
-        };
-        match tokio::time::timeout(self.policy.fetch_timeout, fetch).await {
-            Ok(result) => result,
-            Err(_) => Err(format!("no answer within {:?}", self.policy.fetch_timeout)),
-        }
-    }
-
-    async fn fetch_jwks(&self, fetcher: &dyn JwksFetcher, url: &Uri) -> Result<(), String> {
-        let response = get_document(fetcher, url).await?;
-        let mut keys = KeySet::from_jwks_json(response.body(), self.rules)
-            .map_err(|reason| format!("GET {url}: {reason}"))?;
-        if let Some(previous) = self.snapshot.load().as_ref() {
-            keys.keep_unchanged_from(&previous.keys);
-        }
-        if keys.len() == 0 {
-            return Err(format!("GET {url}: the key set has no usable key"));
-        }
-        let now = self.clock.now();
-        let lifetime = self.lifetime(response.headers());
-        let expires_at = now.saturating_add(lifetime);
-        let ahead = self
-            .policy
-            .refresh_ahead
-            .saturating_add(jitter(lifetime / 10));
-        let snapshot = Snapshot {
-            refresh_at: expires_at.saturating_sub(ahead).max(now),
-            stale_until: expires_at.saturating_add(self.policy.stale_window),
-            keys,
-        };
-        tracing::debug!(
-            keys = snapshot.keys.len(),
-            ?lifetime,
-            "scopegate: key set refreshed"
-        );
-        self.snapshot.store(Some(Arc::new(snapshot)));
-        Ok(())
-    }
-
-    /// `Cache-Control: max-age`, clamped; `no-store`/`no-cache` count as the minimum.
-    fn lifetime(&self, headers: &HeaderMap) -> Duration {
-        let policy = &self.policy;
-        let mut lifetime = policy.default_lifetime;
-        for value in headers.get_all(http::header::CACHE_CONTROL) {
-            let Ok(value) = value.to_str() else { continue };
-            for directive in value.split(',').map(str::trim) {
-                let (name, argument) = directive.split_once('=').unwrap_or((directive, ""));
-                let name = name.trim();
-                if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
-                    return policy.min_lifetime;
-                }
-                if name.eq_ignore_ascii_case("max-age")
-                    && let Ok(seconds) = argument.trim().trim_matches('"').parse::<u64>()
-                {
-                    lifetime = Duration::from_secs(seconds);
-                }
-            }
-        }
-        lifetime.clamp(
-            policy.min_lifetime,
-            policy.max_lifetime.max(policy.min_lifetime),
-        )
-    }
 }
 
 /// Ends an attempt even if the fetch task is dropped mid-way (runtime shutdown).
@@ -451,74 +342,5 @@ struct AttemptGuard(Arc<KeyCache>);
 impl Drop for AttemptGuard {
     fn drop(&mut self) {
         self.0.finish_attempt();
-    }
-}
-
-/// A random duration below `bound`, so that replicas do not refresh in lockstep.
-fn jitter(bound: Duration) -> Duration {
-    let millis = bound.as_millis() as u64;
-    if millis == 0 {
-        return Duration::ZERO;
-    }
-    let random = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    Duration::from_millis(random % millis)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::SystemClock;
-
-    fn cache_with(policy: CachePolicy) -> KeyCache {
-        KeyCache::remote(
-            Remote::Jwks(Uri::from_static("https://issuer.example/jwks")),
-            Arc::new(Unreachable),
-            policy,
-            Arc::new(SystemClock),
-            KeyRules::allowing(AlgorithmSet::ASYMMETRIC),
-        )
-    }
-
-    struct Unreachable;
-    impl JwksFetcher for Unreachable {
-        fn get<'a>(
-            &'a self,
-            _url: &'a Uri,
-            _max: usize,
-        ) -> crate::boxed::BoxFuture<'a, Result<http::Response<Vec<u8>>, super::super::FetchError>>
-        {
-            Box::pin(async { Err(super::super::FetchError::new("unreachable")) })
-        }
-    }
-
-    fn headers(values: &[&str]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for value in values {
-            map.append(http::header::CACHE_CONTROL, value.parse().unwrap());
-        }
-        map
-    }
-
-    #[test]
-    fn cache_control_is_honoured_and_clamped() {
-        let cache = cache_with(CachePolicy::default());
-        let secs = |values: &[&str]| cache.lifetime(&headers(values)).as_secs();
-        assert_eq!(secs(&[]), 600);
-        assert_eq!(secs(&["public, max-age=3600"]), 3600);
-        assert_eq!(secs(&["max-age=10"]), 300);
-        assert_eq!(secs(&["max-age=999999999"]), 86400);
-        assert_eq!(secs(&["no-store"]), 300);
-        assert_eq!(secs(&["public", "MAX-AGE=1200"]), 1200);
-        assert_eq!(secs(&["max-age=abc"]), 600);
-    }
-
-    #[test]
-    fn jitter_stays_below_its_bound() {
-        for _ in 0..100 {
-            assert!(jitter(Duration::from_secs(60)) < Duration::from_secs(60));
-        }
-        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
     }
 }
