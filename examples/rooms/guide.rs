@@ -207,6 +207,19 @@ pub(crate) fn print(dev: &TestIssuer, base: &str, dpop: Option<&Dpop>) {
             r#"401 error="invalid_dpop_proof" (that proof was used already)"#.to_owned(),
         ));
     }
+    // By now a request has loaded the keys.
+    examples.push((
+        "GET",
+        "/ready",
+        String::new(),
+        "200 every issuer's keys are loaded".to_owned(),
+    ));
+    examples.push((
+        "GET",
+        "/metrics",
+        String::new(),
+        "200 scopegate_requests_refused_total and friends".to_owned(),
+    ));
     for (method, path, auth, expect) in examples {
         println!("  # {method} -> {expect}");
         let method = if method == "GET" {

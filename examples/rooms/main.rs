@@ -24,7 +24,9 @@
 //!
 //! | route | requirement |
 //! |---|---|
-//! | GET /health | none |
+//! | GET /health | none: liveness |
+//! | GET /ready | none: 200 once every issuer's keys are loaded, 503 before |
+//! | GET /metrics | none: scopegate's metrics, Prometheus text format |
 //! | GET /.well-known/oauth-protected-resource... | none: RFC 9728 metadata (resource = the audience) |
 //! | GET /me | any valid token: `{"sub": ..., "scopes": [...]}` |
 //! | GET /rooms/{room}/comments | `read:comments-in-{room}` |
@@ -47,7 +49,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use scopegate::{Authenticated, GrantedScopes, Requirement, RouterExt, scope};
+use scopegate::{Authenticated, GrantedScopes, Issuers, Requirement, RouterExt, scope};
 use serde_json::{Value, json};
 
 mod config;
@@ -131,9 +133,24 @@ async fn main() -> Result<(), Error> {
     } else {
         protected
     };
+    // Operations, outside the layer: liveness never depends on tokens or keys; readiness
+    // waits for every issuer's keys; metrics in the Prometheus text format.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    scopegate::describe_metrics();
+    let issuers = Issuers::from(trust.validator.clone());
     let app = app
-        // Outside the layer: liveness does not depend on tokens or keys.
         .route("/health", get(|| async { "ok" }))
+        .route(
+            "/ready",
+            get(move || async move {
+                if issuers.is_ready() {
+                    (StatusCode::OK, "ready")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "keys not loaded")
+                }
+            }),
+        )
+        .route("/metrics", get(move || async move { metrics.render() }))
         .layer(middleware::from_fn(log_request));
 
     tracing::info!("rooms API listening on {base}");
