@@ -167,3 +167,42 @@ impl ProofClaims {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::Members;
+
+    /// RFC 9449 §4.2's example proof (for a token request, so without `ath`) and §6.1's
+    /// thumbprint of its key: the header's `jwk` hashes to that `jkt`. The signature segment
+    /// here is a stand-in (the RFC's is not reproduced), so it must not verify.
+    #[test]
+    fn rfc_9449_example_proof_and_thumbprint() {
+        let proof = concat!(
+            "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6Ik",
+            "VDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCR",
+            "nMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JE",
+            "QSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIj",
+            "oiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwia",
+            "WF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg",
+            "4PtFLbdLXiOSsX0x7NQY-P5hdr3WpqI-ZV7y7bx6g"
+        );
+        let parts = jose::decode_parts(proof, 8192).unwrap();
+        let header = Members::parse(&parts.header).unwrap();
+        let (key, input) = embedded_key(header.get("jwk"), Algorithm::ES256).unwrap();
+        assert_eq!(
+            sha256_base64url(input.as_bytes()),
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        );
+        let signing_input = &proof[..parts.signing_input_len];
+        assert_eq!(
+            verify_signature(Algorithm::ES256, &key, signing_input, &parts.signature),
+            Err(ErrorKind::InvalidSignature)
+        );
+        // A resource server needs `ath`: the example, made for the token endpoint, lacks it.
+        assert!(matches!(
+            ProofClaims::read(&parts.payload),
+            Err(ErrorKind::MalformedDpopProof)
+        ));
+    }
+}
