@@ -82,6 +82,8 @@
 //! - `macros` (default): the `#[require_scope("...")]` attribute.
 //! - `redis`: `dpop::RedisReplayStore`, DPoP proof ids remembered in a Redis that replicas
 //!   share.
+//! - `utoipa`: [`openapi`], routes declared once, enforced by the router and documented in a
+//!   utoipa OpenAPI document (security schemes, per-operation security requirements).
 //! - `test-util`: [`testing`], an in-process issuer that mints really signed tokens.
 //!
 //! # How it is built
@@ -90,7 +92,7 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | `router`, `extract` (feature `axum`) | `route_requiring`, extractors, the `require` layer |
+//! | `router`, `extract` (feature `axum`), `openapi` (feature `utoipa`) | `route_requiring`, extractors, the `require` layer, OpenAPI records |
 //! | `service` | `AuthLayer`/`AuthService`, `RequireLayer`/`RequireService`, refusal renderers |
 //! | `validate` | `Validator`, its builder, `Issuers`, the claim rules |
 //! | `authorize` | `Requirement`, the one decision, the grant resolver and its cache |
@@ -117,6 +119,8 @@ mod jose;
 mod json;
 pub mod jwks;
 mod metadata;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 mod principal;
 #[cfg(feature = "axum")]
 mod router;
