@@ -107,20 +107,29 @@ use axum::routing::MethodRouter;
 use crate::authorize::Requirement;
 use crate::router::RouterExt;
 
+use document::openapi_path;
 pub use document::{
     BOUND_PARAMETERS_EXTENSION, CHECKS_EXTENSION, DEFAULT_DPOP_SCHEME, DEFAULT_TOKEN_SCHEME,
     REQUIREMENT_EXTENSION, RouteSecurity, STEP_UP_EXTENSION, SecuredOperation, SecuritySchemes,
 };
-use document::{SecuredOperation as Record, openapi_path};
 use routing::Methods;
 
 /// An axum [`Router`] being built, and the requirement of every operation declared on it with
 /// [`route_requiring`](Self::route_requiring). See the [module docs](self).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct Documented<S = ()> {
     router: Router<S>,
-    operations: Vec<Record>,
+    operations: Vec<SecuredOperation>,
+}
+
+impl<S> std::fmt::Debug for Documented<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Documented")
+            .field("router", &self.router)
+            .field("operations", &self.operations)
+            .finish()
+    }
 }
 
 impl<S: Clone + Send + Sync + 'static> Documented<S> {
@@ -149,9 +158,9 @@ impl<S: Clone + Send + Sync + 'static> Documented<S> {
             .route_requiring(path, method_router, requirement.clone());
         let documented = openapi_path(path);
         self.operations.extend(
-            methods
-                .into_iter()
-                .map(|method| Record::new(documented.clone(), method, requirement.clone())),
+            methods.into_iter().map(|method| {
+                SecuredOperation::new(documented.clone(), method, requirement.clone())
+            }),
         );
         self
     }
