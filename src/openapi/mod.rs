@@ -88,6 +88,14 @@
 //! | [`x-scopegate-checks`](CHECKS_EXTENSION) | the checks that are not scopes, when there are any |
 //! | [`x-scopegate-step-up`](STEP_UP_EXTENSION) | `[{"acr_values": [...], "max_age": 300}]`, when there is a step-up |
 //!
+//! # Operations the document lacks
+//!
+//! [`RouteSecurity::apply`] adds a recorded operation the document does not have, with its
+//! security and extensions only, and returns it: the document never leaves out an operation the
+//! router protects, and a test can assert that the list is empty to keep every operation
+//! described by hand (a path spelled differently, `{id}` against `{comment}`, shows up there).
+//! Routes without a requirement are left as the document has them.
+//!
 //! # Why a wrapper
 //!
 //! axum's `MethodRouter` does not say which methods it has handlers for, and the document needs
