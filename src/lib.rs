@@ -82,6 +82,8 @@
 //! - `macros` (default): the `#[require_scope("...")]` attribute.
 //! - `redis`: `dpop::RedisReplayStore`, DPoP proof ids remembered in a Redis that replicas
 //!   share.
+//! - `utoipa`: [`openapi`], routes declared once, enforced by the router and documented in a
+//!   utoipa OpenAPI document (security schemes, per-operation security requirements).
 //! - `test-util`: [`testing`], an in-process issuer that mints really signed tokens.
 //! - `metrics`: counters and gauges through the [`metrics`](https://docs.rs/metrics) facade
 //!   (refusals by kind, key fetches by result, key-set size and age, the verified-token and
@@ -93,7 +95,7 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | `router`, `extract` (feature `axum`) | `route_requiring`, extractors, the `require` layer |
+//! | `router`, `extract` (feature `axum`), `openapi` (feature `utoipa`) | `route_requiring`, extractors, the `require` layer, OpenAPI records |
 //! | `service` | `AuthLayer`/`AuthService`, `RequireLayer`/`RequireService`, refusal renderers |
 //! | `validate` | `Validator`, its builder, `Issuers`, the claim rules |
 //! | `authorize` | `Requirement`, the one decision, the grant resolver and its cache |
@@ -121,6 +123,8 @@ mod json;
 pub mod jwks;
 mod metadata;
 mod observe;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 mod principal;
 #[cfg(feature = "axum")]
 mod router;

@@ -2,6 +2,7 @@
 //! grants the API's own services add.
 
 mod decision;
+mod describe;
 mod evaluate;
 mod macros;
 mod params;

@@ -159,6 +159,18 @@ pub(crate) struct Authentication {
 }
 
 impl Authentication {
+    /// The accepted `acr` values, in order of preference; `None` when any `acr` will do.
+    #[cfg_attr(not(feature = "utoipa"), allow(dead_code))]
+    pub(crate) fn acr_values(&self) -> Option<&[Box<str>]> {
+        self.acr_values.as_deref()
+    }
+
+    /// The longest time since the user authenticated, in seconds; `None` when any will do.
+    #[cfg_attr(not(feature = "utoipa"), allow(dead_code))]
+    pub(crate) fn max_age(&self) -> Option<u64> {
+        self.challenge.max_age
+    }
+
     /// Whether the token's authentication event meets the requirement at `now`.
     ///
     /// `acr`: a JSON string equal to an accepted value; any other type, absence or a repeated

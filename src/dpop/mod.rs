@@ -37,6 +37,7 @@ pub use config::Dpop;
 pub use memory::MemoryReplayStore;
 pub use replay::{ReplayStore, ReplayStoreError};
 
+#[cfg(feature = "test-util")]
 pub(crate) use digest::sha256_base64url;
 pub(crate) use htu::Origin;
 pub(crate) use proof::{CheckedProof, ProofRequest, check_proof};
