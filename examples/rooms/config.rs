@@ -2,6 +2,7 @@
 //! built-in dev issuer) and the layer's policy.
 
 use scopegate::dpop::Dpop;
+use scopegate::openapi::{RouteSecurity, SecuritySchemes};
 use scopegate::testing::{TEST_AUDIENCE, TestIssuer};
 use scopegate::{
     AuthLayer, ProblemJson, ResourceMetadata, ScopeSource, Validator, ValidatorBuilder,
@@ -93,4 +94,17 @@ pub(crate) fn auth_layer(trust: &Trust, public_url: &str) -> Result<AuthLayer<Pr
         Ok(bytes) => layer.verified_token_cache(bytes.parse()?),
         Err(_) => layer,
     })
+}
+
+/// The OpenAPI document: the security of every route as declared, with the DPoP scheme when
+/// `SCOPEGATE_DPOP` turns it on.
+pub(crate) fn openapi(trust: &Trust, security: &RouteSecurity) -> Result<serde_json::Value, Error> {
+    use utoipa::openapi::{Info, OpenApi, Paths};
+    let mut schemes = SecuritySchemes::openid_connect(&trust.issuer);
+    if let Some(dpop) = dpop_mode()? {
+        schemes = schemes.dpop(&dpop);
+    }
+    let mut openapi = OpenApi::new(Info::new("rooms", env!("CARGO_PKG_VERSION")), Paths::new());
+    security.apply(&schemes, &mut openapi);
+    Ok(serde_json::to_value(&openapi)?)
 }

@@ -216,6 +216,12 @@ pub(crate) fn print(dev: &TestIssuer, base: &str, dpop: Option<&Dpop>) {
     ));
     examples.push((
         "GET",
+        "/openapi.json",
+        String::new(),
+        "200 each route's requirement, from its declaration".to_owned(),
+    ));
+    examples.push((
+        "GET",
         "/metrics",
         String::new(),
         "200 scopegate_requests_refused_total and friends".to_owned(),

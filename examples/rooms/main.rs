@@ -27,6 +27,7 @@
 //! | GET /health | none: liveness |
 //! | GET /ready | none: 200 once every issuer's keys are loaded, 503 before |
 //! | GET /metrics | none: scopegate's metrics, Prometheus text format |
+//! | GET /openapi.json | none: the OpenAPI document, each route's requirement from its declaration |
 //! | GET /.well-known/oauth-protected-resource... | none: RFC 9728 metadata (resource = the audience) |
 //! | GET /me | any valid token: `{"sub": ..., "scopes": [...]}` |
 //! | GET /rooms/{room}/comments | `read:comments-in-{room}` |
@@ -47,9 +48,10 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, put};
 use axum::{Json, Router};
-use scopegate::{Authenticated, GrantedScopes, Issuers, Requirement, RouterExt, scope};
+use scopegate::openapi::{Documented, routing};
+use scopegate::{Authenticated, GrantedScopes, Issuers, Requirement, scope};
 use serde_json::{Value, json};
 
 mod config;
@@ -81,26 +83,26 @@ async fn main() -> Result<(), Error> {
     // Where clients reach the API: DPoP proofs name URIs on it, the metadata URL is on it.
     let public_url = std::env::var("SCOPEGATE_PUBLIC_URL").unwrap_or_else(|_| base.clone());
 
-    let protected = Router::new()
-        .route("/me", get(me))
+    // Each protected route declared once: the router enforces it, /openapi.json shows it.
+    let (protected, security) = Documented::new(Router::new().route("/me", get(me)))
         .route_requiring(
             "/rooms/{room}/comments",
-            get(list_comments),
+            routing::get(list_comments),
             scope!("read:comments-in-{room}"),
         )
         .route_requiring(
             "/rooms/{room}/comments",
-            post(add_comment),
+            routing::post(add_comment),
             scope!("add:comments-in-{room}"),
         )
         .route_requiring(
             "/rooms/{room}/comments/{id}",
-            delete(delete_comment),
+            routing::delete(delete_comment),
             scope!("delete:comments-in-{room}"),
         )
         .route_requiring(
             "/orgs/{org}/invoices",
-            get(list_invoices),
+            routing::get(list_invoices),
             Requirement::all_of([
                 scope!("read:invoices"),
                 Requirement::claim_equals("org_id", "org"),
@@ -108,7 +110,7 @@ async fn main() -> Result<(), Error> {
         )
         .route_requiring(
             "/rooms/{room}/settings",
-            put(update_settings),
+            routing::put(update_settings),
             Requirement::all_of([
                 scope!("admin:rooms-in-{room}"),
                 // Scopes short: 403. Scopes there but no recent MFA: 401 step-up.
@@ -118,8 +120,10 @@ async fn main() -> Result<(), Error> {
                     .build()?,
             ]),
         )
-        // Every refusal, the layer's and the requirements', as RFC 9457 problem details.
-        .layer(config::auth_layer(&trust, &public_url)?);
+        .into_parts();
+    // Every refusal, the layer's and the requirements', as RFC 9457 problem details.
+    let protected = protected.layer(config::auth_layer(&trust, &public_url)?);
+    let openapi = Json(config::openapi(&trust, &security)?);
     let app = if std::env::var_os("SCOPEGATE_NO_AUTH").is_some() {
         // The baseline of `bench/http.sh`: the same handlers, without authentication.
         Router::new()
@@ -151,6 +155,7 @@ async fn main() -> Result<(), Error> {
             }),
         )
         .route("/metrics", get(move || async move { metrics.render() }))
+        .route("/openapi.json", get(move || std::future::ready(openapi.clone())))
         .layer(middleware::from_fn(log_request));
 
     tracing::info!("rooms API listening on {base}");
