@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::step_up::{Authentication, StepUpRequirement};
+use crate::error::ConfigError;
 use crate::grant::{ScopeTemplate, TemplateError};
 use crate::principal::Authenticated;
 
@@ -260,6 +261,15 @@ impl Requirement {
             | Node::Predicate { .. }
             | Node::StepUp(_) => {}
         }
+    }
+}
+
+impl StepUpRequirement {
+    /// The requirement, or why the configuration is refused: neither `acr_values` nor `max_age`
+    /// given, no or unsafe `acr` values, or a `max_age` of fractional seconds.
+    pub fn build(self) -> Result<Requirement, ConfigError> {
+        self.checked()
+            .map(|authentication| Requirement::of(Node::StepUp(authentication)))
     }
 }
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::requirement::{Node, Requirement};
 use crate::error::{ConfigError, StepUp};
 use crate::principal::Authenticated;
 use crate::syntax::is_quoted_safe;
@@ -74,14 +73,8 @@ impl StepUpRequirement {
         self
     }
 
-    /// The requirement, or why the configuration is refused: neither `acr_values` nor `max_age`
-    /// given, no or unsafe `acr` values, or a `max_age` of fractional seconds.
-    pub fn build(self) -> Result<Requirement, ConfigError> {
-        self.checked()
-            .map(|authentication| Requirement::of(Node::StepUp(authentication)))
-    }
-
-    fn checked(self) -> Result<Authentication, ConfigError> {
+    /// The checked configuration: [`build`](Self::build) makes it a requirement.
+    pub(super) fn checked(self) -> Result<Authentication, ConfigError> {
         let acr_values = match self.acr_values {
             None => None,
             Some(values) if values.is_empty() => {
@@ -267,6 +260,7 @@ impl fmt::Display for Authentication {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authorize::Requirement;
 
     fn built(step_up: StepUpRequirement) -> Result<String, ConfigError> {
         step_up.build().map(|requirement| requirement.to_string())
