@@ -15,7 +15,7 @@ use crate::boxed::BoxFuture;
 use crate::error::{AuthError, ErrorKind, Scheme};
 use crate::service::credentials::{Credentials, credentials, dpop_proof};
 use crate::service::rejection::OnRejection;
-use crate::validate::Outcome;
+use crate::validate::{Issuers, Outcome};
 
 /// The service made by [`AuthLayer`](crate::AuthLayer).
 #[derive(Debug)]
@@ -60,9 +60,9 @@ impl<S, R> AuthService<S, R> {
 }
 
 impl AuthService<()> {
-    /// The layer that makes this service: [`AuthLayer::new`](crate::AuthLayer::new).
-    pub fn layer(validator: impl Into<crate::Issuers>) -> crate::AuthLayer {
-        crate::AuthLayer::new(validator)
+    /// The layer that makes this service: [`AuthLayer::new`].
+    pub fn layer(validator: impl Into<Issuers>) -> AuthLayer {
+        AuthLayer::new(validator)
     }
 }
 
