@@ -1785,7 +1785,10 @@ async fn validate_alone_refuses_key_bound_tokens() {
     assert_eq!(error.kind(), ErrorKind::BoundTokenAsBearer);
     let mtls = issuer
         .token()
-        .claim("cnf", json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}))
+        .claim(
+            "cnf",
+            json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        )
         .sign();
     let error = validator.validate(&mtls).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::UnsupportedConfirmation);

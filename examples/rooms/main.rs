@@ -155,7 +155,10 @@ async fn main() -> Result<(), Error> {
             }),
         )
         .route("/metrics", get(move || async move { metrics.render() }))
-        .route("/openapi.json", get(move || std::future::ready(openapi.clone())))
+        .route(
+            "/openapi.json",
+            get(move || std::future::ready(openapi.clone())),
+        )
         .layer(middleware::from_fn(log_request));
 
     tracing::info!("rooms API listening on {base}");

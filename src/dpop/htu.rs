@@ -58,15 +58,27 @@ fn is_http(scheme: &Scheme) -> bool {
     *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS
 }
 
-/// `scheme://host[:port]`, lowercase, the default port dropped; `None` with user info.
+/// `scheme://host[:port]`, lowercase, the default port dropped; `None` with user info or a
+/// port that is not a number up to 65535.
 fn normalized_origin(scheme: &Scheme, authority: &Authority) -> Option<String> {
     if authority.as_str().contains('@') {
         return None;
     }
+    // `Authority` keeps a port it cannot read (`:99999`, `:abc`) and answers `None` for it, as
+    // for no port at all: read it from the text. An empty port is the default (RFC 3986 §6.2.3).
+    let port = match authority.as_str().strip_prefix(authority.host())? {
+        "" | ":" => None,
+        rest => Some(
+            rest.strip_prefix(':')
+                .filter(|digits| digits.bytes().all(|byte| byte.is_ascii_digit()))?
+                .parse::<u16>()
+                .ok()?,
+        ),
+    };
     let scheme = scheme.as_str().to_ascii_lowercase();
     let host = authority.host().to_ascii_lowercase();
     let default_port = if scheme == "https" { 443 } else { 80 };
-    Some(match authority.port_u16() {
+    Some(match port {
         Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
         _ => format!("{scheme}://{host}"),
     })
@@ -162,6 +174,8 @@ mod tests {
             "https://user@api.example.com",
             "https://api.example.com#top",
             "https://api.example.com/#",
+            "https://api.example.com:99999",
+            "https://api.example.com:abc",
             "/relative",
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");
@@ -225,6 +239,11 @@ mod tests {
             "/rooms/a"
         ));
         assert!(!htu_matches("/rooms/a", &api, "/rooms/a"));
+        assert!(!htu_matches(
+            "https://api.example.com:99999/rooms/a",
+            &api,
+            "/rooms/a"
+        ));
         assert!(!htu_matches(
             "https://api.example.com/Rooms/a",
             &api,

@@ -84,6 +84,20 @@ pub(crate) fn credentials(
     Ok(Some(Credentials { scheme, token }))
 }
 
+/// The scheme the request's one `Authorization` header names (`DPoP`, `DPoP abc,d`), even
+/// when its credentials cannot be read: a refusal of the header errs on that scheme's
+/// challenge. `Scheme::None` for no header, several, or another scheme.
+pub(crate) fn presented_scheme(headers: &HeaderMap) -> Scheme {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Scheme::None;
+    };
+    let bytes = value.as_bytes();
+    scheme_of(bytes)
+        .filter(|(_, len)| matches!(bytes.get(*len), None | Some(b' ' | b'\t')))
+        .map_or(Scheme::None, |(scheme, _)| scheme)
+}
+
 /// The one `DPoP` proof header: two are 400 `invalid_request`, none is a missing proof.
 pub(crate) fn dpop_proof(headers: &HeaderMap, max_proof_bytes: usize) -> Result<&str, ErrorKind> {
     let mut values = headers.get_all("dpop").iter();
@@ -156,6 +170,22 @@ mod tests {
             read(&[b"DPoP"]),
             Err(ErrorKind::MalformedAuthorizationHeader)
         );
+    }
+
+    #[test]
+    fn the_presented_scheme_is_read_from_a_faulty_header() {
+        for (values, scheme) in [
+            (&[&b"DPoP"[..]][..], Scheme::Dpop),
+            (&[b"dpop a,b"], Scheme::Dpop),
+            (&[b"DPoP\tabc"], Scheme::Dpop),
+            (&[b"Bearer"], Scheme::Bearer),
+            (&[b"DPoPabc, Bearer x"], Scheme::None),
+            (&[b"Basic x, DPoP y"], Scheme::None),
+            (&[b"DPoP a", b"DPoP b"], Scheme::None),
+            (&[], Scheme::None),
+        ] {
+            assert_eq!(presented_scheme(&headers(values)), scheme, "{values:?}");
+        }
     }
 
     #[test]

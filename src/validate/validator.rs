@@ -509,4 +509,3 @@ pub(crate) fn bearer_only(auth: Authenticated) -> Result<Authenticated, ErrorKin
         Confirmation::Unsupported => Err(ErrorKind::UnsupportedConfirmation),
     }
 }
-

@@ -13,7 +13,7 @@ use super::future::ResponseFuture;
 use super::layer::{AuthLayer, LayerState, admit, render};
 use crate::boxed::BoxFuture;
 use crate::error::{AuthError, ErrorKind, Scheme};
-use crate::service::credentials::{Credentials, credentials, dpop_proof};
+use crate::service::credentials::{Credentials, credentials, dpop_proof, presented_scheme};
 use crate::service::rejection::OnRejection;
 use crate::validate::{Issuers, Outcome};
 
@@ -110,7 +110,8 @@ where
                 return ResponseFuture::inner(future, self.state.clone(), Scheme::None);
             }
             Ok(None) => return refuse(ErrorKind::MissingCredentials, Scheme::None),
-            Err(kind) => return refuse(kind, Scheme::None),
+            // A fault of the header itself errs on the challenge of the scheme it names.
+            Err(kind) => return refuse(kind, presented_scheme(request.headers())),
         };
         let scheme = credentials.scheme;
         let validation: BoxFuture<'static, _> = match (scheme, &state.dpop) {
