@@ -597,6 +597,27 @@ async fn an_algorithm_outside_the_configured_allowlist_is_refused() {
     assert_accepted(&reply, &key);
 }
 
+/// A key may describe itself, as long as what it says allows this use: its own `alg` the
+/// proof's, `use` `sig`, `key_ops` with `verify` (the negative cases are in the test below).
+#[tokio::test]
+async fn an_embedded_key_that_describes_itself_consistently_is_accepted() {
+    let issuer = start().await;
+    let app = accepted_app(&issuer);
+    let key = es256();
+    let mut jwk = key.jwk().clone();
+    jwk["alg"] = json!("ES256");
+    jwk["use"] = json!("sig");
+    jwk["key_ops"] = json!(["verify"]);
+    let token = bound_token(&issuer, &key);
+    let proof = key
+        .proof("GET", &htu("/me"))
+        .access_token(&token)
+        .header("jwk", jwk)
+        .sign();
+    let reply = send_dpop(&app, Method::GET, "/me", &token, &proof).await;
+    assert_accepted(&reply, &key);
+}
+
 #[tokio::test]
 async fn a_missing_or_unusable_embedded_key_is_refused() {
     let issuer = start().await;
@@ -614,6 +635,24 @@ async fn a_missing_or_unusable_embedded_key_is_refused() {
     // (key that signs, header alg, jwk member or None to drop it, case)
     let cases: Vec<(&DpopKey, &str, Option<Value>, &str)> = vec![
         (&ec, "ES256", None, "no jwk"),
+        (
+            &ec,
+            "ES256",
+            Some(with(&ec, "alg", json!("RS256"))),
+            "its own alg another",
+        ),
+        (
+            &ec,
+            "ES256",
+            Some(with(&ec, "use", json!("enc"))),
+            "use enc",
+        ),
+        (
+            &ec,
+            "ES256",
+            Some(with(&ec, "key_ops", json!(["sign"]))),
+            "key_ops without verify",
+        ),
         (&ec, "ES256", Some(json!("a key")), "a string"),
         (&ec, "ES256", Some(json!([ec.jwk()])), "an array"),
         (&ec, "ES256", Some(Value::Null), "null"),

@@ -314,6 +314,20 @@ pub(crate) fn embedded_key(
     if permitted.is_empty() {
         return Err("alg does not fit the key type or curve");
     }
+    // What the key says of itself must allow this use, as for a key-set member.
+    if let Some(own) = optional_str(member, "alg")? {
+        if parse_algorithm(own) != Some(algorithm) {
+            return Err("the key's own alg is another algorithm");
+        }
+    }
+    if optional_str(member, "use")?.is_some_and(|usage| usage != "sig") {
+        return Err("use is not sig");
+    }
+    match member.get("key_ops") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(ops)) if ops.iter().any(|op| op == "verify") => {}
+        Some(_) => return Err("key_ops does not include verify"),
+    }
     // Each value was decoded as base64url above, so it needs no JSON escaping.
     let text = |name| {
         optional_str(member, name)
