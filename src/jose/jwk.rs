@@ -315,10 +315,10 @@ pub(crate) fn embedded_key(
         return Err("alg does not fit the key type or curve");
     }
     // What the key says of itself must allow this use, as for a key-set member.
-    if let Some(own) = optional_str(member, "alg")? {
-        if parse_algorithm(own) != Some(algorithm) {
-            return Err("the key's own alg is another algorithm");
-        }
+    if let Some(own) = optional_str(member, "alg")?
+        && parse_algorithm(own) != Some(algorithm)
+    {
+        return Err("the key's own alg is another algorithm");
     }
     if optional_str(member, "use")?.is_some_and(|usage| usage != "sig") {
         return Err("use is not sig");
