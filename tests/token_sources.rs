@@ -57,10 +57,22 @@ async fn cookie_only_when_enabled() {
     assert_eq!(reply.body, "cookie-user");
 
     // A bad token in the cookie is a bad token: 401 invalid_token, not anonymous.
-    let reply = send(&app, Request::get("/me").header(header::COOKIE, "at=not.a.token")).await;
+    let reply = send(
+        &app,
+        Request::get("/me").header(header::COOKIE, "at=not.a.token"),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert!(reply.challenge().contains("invalid_token"), "{}", reply.challenge());
-    assert!(AuthLayer::new(issuer.validator().build().unwrap()).token_from_cookie("a;b").is_err());
+    assert!(
+        reply.challenge().contains("invalid_token"),
+        "{}",
+        reply.challenge()
+    );
+    assert!(
+        AuthLayer::new(issuer.validator().build().unwrap())
+            .token_from_cookie("a;b")
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -108,7 +120,11 @@ async fn websocket_subprotocol_and_query_only_on_upgrades() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert!(!reply.challenge().contains("error="), "{}", reply.challenge());
+    assert!(
+        !reply.challenge().contains("error="),
+        "{}",
+        reply.challenge()
+    );
 
     // Not enabled: an upgrade with a query token has no credentials.
     let plain = app_behind(layer(&issuer).await);

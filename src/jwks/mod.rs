@@ -4,7 +4,7 @@
 //! discovery by default. It is public for [`JwksFetcher`], to bring your own HTTP client.
 
 mod cache;
-mod document;
+pub(crate) mod document;
 mod error;
 mod fetch;
 
