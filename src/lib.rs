@@ -117,6 +117,9 @@ pub mod dpop;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod grant;
 mod jose;
 mod json;

@@ -20,9 +20,9 @@
 
 mod config;
 mod digest;
-mod htu;
+pub(crate) mod htu;
 mod memory;
-mod proof;
+pub(crate) mod proof;
 #[cfg(feature = "redis")]
 mod redis;
 mod replay;

@@ -121,7 +121,7 @@ fn embedded_key(
 }
 
 /// The claims a proof must carry (RFC 9449 §4.2), each present once with its type.
-struct ProofClaims {
+pub(crate) struct ProofClaims {
     jti: String,
     htm: String,
     htu: String,
@@ -130,7 +130,7 @@ struct ProofClaims {
 }
 
 impl ProofClaims {
-    fn read(payload: &[u8]) -> Result<Self, ErrorKind> {
+    pub(crate) fn read(payload: &[u8]) -> Result<Self, ErrorKind> {
         let claims = Members::parse(payload).map_err(|_| ErrorKind::MalformedDpopProof)?;
         if claims.has_repeated_names() {
             return Err(ErrorKind::MalformedDpopProof);

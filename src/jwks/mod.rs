@@ -8,7 +8,7 @@
 mod cache;
 #[cfg(feature = "reqwest")]
 mod classify;
-mod document;
+pub(crate) mod document;
 mod error;
 mod failure;
 mod fetch;

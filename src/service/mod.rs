@@ -3,10 +3,10 @@
 
 mod auth;
 mod context;
-mod credentials;
+pub(crate) mod credentials;
 mod rejection;
 mod require;
-mod sources;
+pub(crate) mod sources;
 
 pub use auth::{AuthLayer, AuthService, ResponseFuture};
 #[cfg(feature = "axum")]

@@ -2,7 +2,7 @@
 
 mod backend;
 mod builder;
-mod claims;
+pub(crate) mod claims;
 mod issuers;
 mod tenants;
 mod token_cache;
