@@ -61,7 +61,8 @@ fn is_http(scheme: &Scheme) -> bool {
 /// `scheme://host[:port]`, lowercase, the default port dropped; `None` with user info or a
 /// port that is not a number up to 65535.
 fn normalized_origin(scheme: &Scheme, authority: &Authority) -> Option<String> {
-    if authority.as_str().contains('@') {
+    // `Authority` takes `:443` as an empty host; an origin has a host.
+    if authority.as_str().contains('@') || authority.host().is_empty() {
         return None;
     }
     // `Authority` keeps a port it cannot read (`:99999`, `:abc`) and answers `None` for it, as
@@ -173,6 +174,8 @@ mod tests {
             "https://api.example.com/?a",
             "https://user@api.example.com",
             "https://api.example.com#top",
+            "https://:443",
+            "http://:",
             "https://api.example.com/#",
             "https://api.example.com:99999",
             "https://api.example.com:abc",
