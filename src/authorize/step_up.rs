@@ -11,9 +11,9 @@ use crate::error::{ConfigError, StepUp};
 use crate::principal::Authenticated;
 use crate::syntax::is_quoted_safe;
 
-/// A step-up requirement being built: start it with [`Requirement::step_up`], name the accepted
-/// `acr` values, the longest time since the user authenticated, or both, then
-/// [`build`](Self::build) it.
+/// A step-up requirement being built: start it with
+/// [`Requirement::step_up`](crate::Requirement::step_up), name the accepted `acr` values, the
+/// longest time since the user authenticated, or both, then [`build`](Self::build) it.
 ///
 /// ```
 /// use std::time::Duration;
