@@ -63,7 +63,12 @@
 //! `Authorization` header per RFC 6750; a strict compact JWS (8 KiB cap, canonical base64url,
 //! no repeated members); `alg` from an asymmetric allowlist and matching the key's type, curve
 //! and own `alg`; no `crit`; `typ` absent, `JWT` or `at+jwt`; `kid` looked up exactly;
-//! `iss` byte-equal; `aud` one of yours; `exp`, `nbf`, `iat` with a 60 s leeway.
+//! `iss` byte-equal; `aud` one of yours; `exp`, `nbf`, `iat` with a 60 s leeway; a token
+//! bound to a key (`cnf`) only with its proof: DPoP (RFC 9449, [`dpop`]) when turned on.
+//!
+//! Beyond the token: step-up requirements on `acr`/`auth_time` (RFC 9470,
+//! [`Requirement::step_up`]), protected-resource metadata served and named in every challenge
+//! (RFC 9728, [`ResourceMetadata`]), and opt-in token sources for browsers and WebSockets.
 //!
 //! # Keys
 //!
@@ -97,6 +102,7 @@
 //! |---|---|
 //! | `router`, `extract` (feature `axum`), `openapi` (feature `utoipa`) | `route_requiring`, extractors, the `require` layer, OpenAPI records |
 //! | `service` | `AuthLayer`/`AuthService`, `RequireLayer`/`RequireService`, refusal renderers |
+//! | `dpop`, `metadata` | DPoP proofs and replay stores; the RFC 9728 document |
 //! | `validate` | `Validator`, its builder, `Issuers`, the claim rules |
 //! | `authorize` | `Requirement`, the one decision, the grant resolver and its cache |
 //! | `principal` | `Authenticated`: the verified token and the scopes it grants |
