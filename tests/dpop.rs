@@ -1237,47 +1237,71 @@ async fn the_same_jti_from_two_keys_is_no_replay() {
     }
 }
 
-/// A `jti` is remembered for the store's ttl, `2 × window + 1 s` from its first use: a proof
-/// may carry an `iat` up to a window ahead, so it stays acceptable for two windows. Only after
-/// that may a new proof from the same key reuse the id.
+/// A `jti` is remembered for as long as its proof is acceptable: until the proof's `iat` plus
+/// the window (a second more). A proof issued a window ahead keeps its id for two windows.
+/// Only after that may a new proof from the same key reuse the id, once.
 #[tokio::test]
-async fn a_jti_is_remembered_until_the_store_ttl_has_passed() {
+async fn a_jti_is_remembered_while_its_proof_is_acceptable() {
     let (issuer, clock, app) = clocked(Dpop::accepted()).await;
     let key = es256();
     let token = bound_token(&issuer, &key);
-    let proof_at = |seconds_after_t0: u64| {
+    let proof_at = |jti: &str, issued_after_t0: u64| {
         key.proof("GET", &htu("/me"))
             .access_token(&token)
-            .claim("jti", "reused-jti")
-            .issued_at((T0 + seconds_after_t0) as i64)
+            .claim("jti", jti)
+            .issued_at((T0 + issued_after_t0) as i64)
             .sign()
     };
-    let first = proof_at(0);
+    let first = proof_at("reused-jti", 0);
     assert_accepted(
         &send_dpop(&app, Method::GET, "/me", &token, &first).await,
         &key,
     );
-
-    // The window has passed: the first proof is too old, and a fresh one with its id is
-    // still a replay.
+    // At the window's last second the proof is still acceptable: a replay.
+    clock.set(Duration::from_secs(T0 + 60));
+    let reply = send_dpop(&app, Method::GET, "/me", &token, &first).await;
+    assert_proof_refused(&reply, ErrorKind::DpopProofReplayed);
+    let reply = send_dpop(
+        &app,
+        Method::GET,
+        "/me",
+        &token,
+        &proof_at("reused-jti", 60),
+    )
+    .await;
+    assert_proof_refused(&reply, ErrorKind::DpopProofReplayed);
+    // Then the first proof is too old, and its id may be used again, once.
     clock.set(Duration::from_secs(T0 + 61));
     let reply = send_dpop(&app, Method::GET, "/me", &token, &first).await;
     assert_proof_refused(&reply, ErrorKind::DpopProofExpired);
-    let reply = send_dpop(&app, Method::GET, "/me", &token, &proof_at(61)).await;
+    let again = proof_at("reused-jti", 61);
+    assert_accepted(
+        &send_dpop(&app, Method::GET, "/me", &token, &again).await,
+        &key,
+    );
+    let reply = send_dpop(&app, Method::GET, "/me", &token, &again).await;
     assert_proof_refused(&reply, ErrorKind::DpopProofReplayed);
 
-    // Two windows after the first use a proof issued a window ahead could still be live.
-    clock.set(Duration::from_secs(T0 + 120));
-    let reply = send_dpop(&app, Method::GET, "/me", &token, &proof_at(120)).await;
+    // A proof issued a window ahead is acceptable for two windows: its id is kept that long.
+    clock.set(Duration::from_secs(T0 + 200));
+    let ahead = proof_at("ahead-jti", 260);
+    assert_accepted(
+        &send_dpop(&app, Method::GET, "/me", &token, &ahead).await,
+        &key,
+    );
+    clock.set(Duration::from_secs(T0 + 320));
+    let reply = send_dpop(&app, Method::GET, "/me", &token, &ahead).await;
     assert_proof_refused(&reply, ErrorKind::DpopProofReplayed);
-
-    // After the ttl the id may be used again.
-    clock.set(Duration::from_secs(T0 + 121));
-    let reply = send_dpop(&app, Method::GET, "/me", &token, &proof_at(121)).await;
+    clock.set(Duration::from_secs(T0 + 321));
+    let reply = send_dpop(
+        &app,
+        Method::GET,
+        "/me",
+        &token,
+        &proof_at("ahead-jti", 321),
+    )
+    .await;
     assert_accepted(&reply, &key);
-    // ... once.
-    let reply = send_dpop(&app, Method::GET, "/me", &token, &proof_at(121)).await;
-    assert_proof_refused(&reply, ErrorKind::DpopProofReplayed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1396,28 +1420,43 @@ async fn a_bound_token_used_with_its_proof_is_still_refused_as_bearer() {
     }
 }
 
+/// The opt-out lets key-bound tokens through as bearer tokens where nothing here can check the
+/// binding; a DPoP-bound token still needs its proof wherever the layer accepts DPoP.
 #[tokio::test]
-async fn bound_tokens_as_bearer_lets_them_through_where_bearer_is_accepted() {
+async fn bound_tokens_as_bearer_lets_them_through_unless_dpop_can_check_them() {
     let issuer = start().await;
     let key = es256();
     let token = bound_token(&issuer, &key);
+    let mtls = issuer
+        .token()
+        .claim("cnf", json!({ "x5t#S256": key.thumbprint() }))
+        .sign();
     let plain = app(AuthLayer::new(issuer.validator().build().unwrap())
         .on_rejection(kind_renderer as Renderer)
         .bound_tokens_as_bearer(true));
+    assert_accepted(&send_bearer(&plain, "/me", &token).await, &key);
+    let reply = send_bearer(&plain, "/me", &mtls).await;
+    assert_eq!(reply.status, StatusCode::OK);
+
     let accepted = app(layer(&issuer)
         .dpop(Dpop::accepted())
         .unwrap()
         .bound_tokens_as_bearer(true));
-    for app in [&plain, &accepted] {
-        let reply = send_bearer(app, "/me", &token).await;
-        assert_accepted(&reply, &key);
-    }
+    let reply = send_bearer(&accepted, "/me", &token).await;
+    assert_kind(
+        &reply,
+        StatusCode::UNAUTHORIZED,
+        ErrorKind::BoundTokenAsBearer,
+    );
+    let reply = send_bearer(&accepted, "/me", &mtls).await;
+    assert_eq!(reply.status, StatusCode::OK);
+
     // Where DPoP is required, the Bearer scheme stays refused.
     let required = app(layer(&issuer)
         .bound_tokens_as_bearer(true)
         .dpop(Dpop::required())
         .unwrap());
-    let reply = send_bearer(&required, "/me", &token).await;
+    let reply = send_bearer(&required, "/me", &mtls).await;
     assert_kind(
         &reply,
         StatusCode::UNAUTHORIZED,
@@ -1983,7 +2022,8 @@ async fn a_failing_replay_store_is_503_never_200() {
 }
 
 /// The store is consulted for each accepted proof, with a key that is a hash (never the
-/// `jti` or other request text) and a ttl covering two proof windows.
+/// `jti` or other request text) and a ttl lasting until the proof stops being acceptable:
+/// its `iat` plus the window, plus a second.
 #[tokio::test]
 async fn a_custom_replay_store_decides_and_never_sees_request_text() {
     let issuer = start().await;
@@ -2019,7 +2059,11 @@ async fn a_custom_replay_store_decides_and_never_sees_request_text() {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     );
     assert!(!stored.contains(jti) && !stored.contains(key.thumbprint()));
-    assert!(*ttl >= Duration::from_secs(60), "ttl {ttl:?}");
+    // Issued now (give or take the second the requests took) with a 30 s window.
+    assert!(
+        (Duration::from_secs(30)..=Duration::from_secs(31)).contains(ttl),
+        "ttl {ttl:?}"
+    );
 }
 
 // --- 7. forwarded origins and nested routers -------------------------------------------------

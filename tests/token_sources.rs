@@ -161,3 +161,25 @@ async fn disagreeing_sources_are_bad_requests() {
     .await;
     assert_eq!(reply.body, "one");
 }
+
+/// Another scheme in `Authorization` (Basic, for a proxy) still means the header was sent: the
+/// opt-in sources are not read, as documented.
+#[tokio::test]
+async fn another_scheme_in_the_header_keeps_the_sources_unread() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let token = issuer.token().subject("cookie-user").sign();
+    let app = app_behind(layer(&issuer).await.token_from_cookie("at").unwrap());
+    let reply = send(
+        &app,
+        Request::get("/me")
+            .header(header::AUTHORIZATION, "Basic dXNlcjpwYXNz")
+            .header(header::COOKIE, format!("at={token}")),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        !reply.challenge().contains("error="),
+        "{}",
+        reply.challenge()
+    );
+}

@@ -128,6 +128,7 @@ fn normalized_path(path: &str) -> String {
         let decoded = (byte == b'%')
             .then(|| bytes.get(index + 1..index + 3))
             .flatten()
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
             .and_then(|hex| std::str::from_utf8(hex).ok())
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());
         match decoded {
@@ -253,6 +254,8 @@ mod tests {
             "/rooms/a"
         ));
         assert!(!htu_matches("https://api.example.com/a%2Fb", &api, "/a/b"));
+        // `%+1` is no percent-encoding: it stays as written.
+        assert!(!htu_matches("https://api.example.com/x%01", &api, "/x%+1"));
     }
 
     #[test]

@@ -91,9 +91,14 @@ impl DpopPolicy {
 
     /// Records the proof's use: refused when seen within the window, 503 when the store does
     /// not answer in time.
-    pub(crate) async fn first_use(&self, proof: &CheckedProof) -> Result<(), ErrorKind> {
-        // A proof stays acceptable until `iat + window`, with `iat` up to a window ahead.
-        let ttl = self.config.proof_window * 2 + Duration::from_secs(1);
+    ///
+    /// Needs a Tokio runtime with its timer enabled, as axum's and tonic's servers run.
+    pub(crate) async fn first_use(&self, proof: &CheckedProof, now: i64) -> Result<(), ErrorKind> {
+        // The proof is acceptable until `iat + window` (its `iat` may lie a window ahead): its
+        // id must be remembered that long, and no longer, so the store holds what it must.
+        let window = i64::try_from(self.config.proof_window.as_secs()).unwrap_or(i64::MAX);
+        let remaining = proof.issued_at.saturating_add(window).saturating_sub(now);
+        let ttl = Duration::from_secs(u64::try_from(remaining).unwrap_or(0).saturating_add(1));
         let answer = tokio::time::timeout(
             self.config.replay_timeout,
             self.store.first_use(&proof.replay_key, ttl),

@@ -36,6 +36,8 @@ pub(crate) struct ProofRequest<'a> {
 #[derive(Debug)]
 pub(crate) struct CheckedProof {
     pub(crate) replay_key: String,
+    /// The proof's `iat`: it is acceptable until `iat + window`.
+    pub(crate) issued_at: i64,
 }
 
 /// Checks `proof` per RFC 9449 §4.3, in order: JWS syntax, `typ`, `alg`, the embedded `jwk`,
@@ -101,7 +103,10 @@ pub(crate) fn check_proof(
         return Err(ErrorKind::DpopKeyMismatch);
     }
     let replay_key = sha256_base64url(format!("{thumbprint}.{}", claims.jti).as_bytes());
-    Ok(CheckedProof { replay_key })
+    Ok(CheckedProof {
+        replay_key,
+        issued_at: claims.iat,
+    })
 }
 
 /// The header's `jwk`: one strict object, a public key for `algorithm`.

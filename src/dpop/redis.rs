@@ -32,7 +32,8 @@ use crate::error::ConfigError;
 /// - **Share it.** Every replica of the API must point at the same Redis (the same database
 ///   and key prefix); a replica with its own store would accept a proof already used on
 ///   another.
-/// - **ttl.** Redis expires each id after the `ttl` scopegate asks for (the proof window),
+/// - **ttl.** Redis expires each id after the `ttl` scopegate asks for (until the proof stops
+///   being acceptable: its `iat` plus the proof window),
 ///   counted in whole milliseconds, rounded up. Redis evicting keys under `maxmemory` would
 ///   forget live ids: use a `noeviction` or `volatile-*` policy with room to spare. A Redis
 ///   restarted without persistence has forgotten the ids of the current window.

@@ -22,8 +22,9 @@ pub trait ReplayStore: Send + Sync + 'static {
     ///
     /// - **Atomic.** Of concurrent calls with one key, exactly one sees `Ok(true)`, on every
     ///   replica that shares the store.
-    /// - **ttl.** The key must be remembered for at least `ttl` (the proof window scopegate
-    ///   accepts) and may be forgotten after it. A store that cannot record a key (full,
+    /// - **ttl.** The key must be remembered for at least `ttl` (until the proof's `iat`
+    ///   plus the proof window, when the proof stops being acceptable) and may be forgotten
+    ///   after it. A store that cannot record a key (full,
     ///   unreachable) answers an error rather than forgetting another one early.
     /// - **Errors** name what failed for the operator's log, never the key.
     fn first_use<'a>(

@@ -328,13 +328,20 @@ pub(crate) fn embedded_key(
         Some(Value::Array(ops)) if ops.iter().any(|op| op == "verify") => {}
         Some(_) => return Err("key_ops does not include verify"),
     }
-    // Each value was decoded as base64url above, so it needs no JSON escaping.
+    // Each value was decoded as base64url above, so it needs no JSON escaping. The thumbprint is
+    // taken over the text: padding would make it another key's, so a client must send none.
     let text = |name| {
         optional_str(member, name)
             .ok()
             .flatten()
             .unwrap_or_default()
     };
+    if ["e", "n", "x", "y"]
+        .iter()
+        .any(|name| text(name).contains('='))
+    {
+        return Err("jwk members are padded");
+    }
     let thumbprint_input = match kty {
         Some("RSA") => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, text("e"), text("n")),
         Some("EC") => format!(

@@ -128,27 +128,31 @@ fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
     lists(header::UPGRADE, "websocket") && lists(header::CONNECTION, "upgrade")
 }
 
-/// The named cookie, present once across every `Cookie` header.
+/// The named cookie across every `Cookie` header. Other cookies are not read, so one with
+/// bytes outside ASCII does not spoil the request; the named one twice with different values
+/// (two paths, say) is ambiguous.
 fn from_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ErrorKind> {
-    let mut found = None;
+    let mut found: Option<&str> = None;
     for value in headers.get_all(header::COOKIE) {
-        let value = value.to_str().map_err(|_| ErrorKind::MalformedToken)?;
-        for pair in value.split(';') {
-            let Some((key, cookie)) = pair.trim().split_once('=') else {
+        for pair in value.as_bytes().split(|byte| *byte == b';') {
+            let pair = pair.trim_ascii();
+            let Some(equals) = pair.iter().position(|byte| *byte == b'=') else {
                 continue;
             };
-            if key != name {
+            if &pair[..equals] != name.as_bytes() {
                 continue;
             }
-            if found.is_some() {
-                return Err(ErrorKind::ConflictingCredentials);
-            }
+            let cookie =
+                std::str::from_utf8(&pair[equals + 1..]).map_err(|_| ErrorKind::MalformedToken)?;
             // RFC 6265 allows a quoted value.
             let cookie = cookie
                 .strip_prefix('"')
                 .and_then(|inner| inner.strip_suffix('"'))
                 .unwrap_or(cookie);
-            found = Some(cookie);
+            match found {
+                Some(seen) if seen != cookie => return Err(ErrorKind::ConflictingCredentials),
+                _ => found = Some(cookie),
+            }
         }
     }
     Ok(found)
@@ -278,6 +282,16 @@ mod tests {
             read(&all(), &headers, "/"),
             Err(ErrorKind::ConflictingCredentials)
         );
+        headers.insert(header::COOKIE, HeaderValue::from_static("at=one; at=one"));
+        assert_eq!(read(&all(), &headers, "/"), Ok(Some("one".into())));
+    }
+
+    #[test]
+    fn other_cookies_are_not_read() {
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_bytes(b"theme=caf\xc3\xa9; at=tok").unwrap();
+        headers.insert(header::COOKIE, value);
+        assert_eq!(read(&all(), &headers, "/"), Ok(Some("tok".into())));
     }
 
     #[test]

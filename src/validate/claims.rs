@@ -79,6 +79,15 @@ impl RegisteredClaims {
                 return;
             }
             match serde_json::from_str::<Value>(raw.get()) {
+                // `cnf` is read through `Value`, which would resolve a repeated member last-wins:
+                // a repeated one binds to nothing scopegate can name (refused as unsupported).
+                Ok(_)
+                    if &*name == "cnf"
+                        && json::Members::parse(raw.get().as_bytes())
+                            .is_ok_and(|members| members.has_repeated_names()) =>
+                {
+                    *slot = Some(Value::Null)
+                }
                 Ok(value) => *slot = Some(value),
                 Err(_) => malformed = true,
             }

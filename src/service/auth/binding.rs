@@ -14,8 +14,11 @@ use crate::validate::{Issuers, Outcome};
 pub(crate) struct BearerRules {
     /// DPoP is required: no bearer token gets in.
     pub(crate) refused: bool,
-    /// Opt-out: tokens bound with `cnf` get in unchecked.
+    /// Opt-out: tokens bound with `cnf` get in unchecked; never a `cnf.jkt` token while the
+    /// API accepts DPoP, whose proof it can check.
     pub(crate) bound_as_bearer: bool,
+    /// DPoP is on: a `cnf.jkt` token must bring its proof.
+    pub(crate) dpop: bool,
 }
 
 /// A valid token with the `Bearer` scheme: refused when bound to a key unless the API opted
@@ -23,7 +26,9 @@ pub(crate) struct BearerRules {
 /// refused with a bare challenge when DPoP is required.
 pub(crate) fn bearer_allowed(auth: &Authenticated, rules: BearerRules) -> Result<(), ErrorKind> {
     match auth.confirmation() {
-        Confirmation::Jkt(_) if !rules.bound_as_bearer => Err(ErrorKind::BoundTokenAsBearer),
+        Confirmation::Jkt(_) if rules.dpop || !rules.bound_as_bearer => {
+            Err(ErrorKind::BoundTokenAsBearer)
+        }
         Confirmation::Unsupported if !rules.bound_as_bearer => {
             Err(ErrorKind::UnsupportedConfirmation)
         }
@@ -74,7 +79,7 @@ impl DpopRequest {
             &request,
             issuers.max_token_bytes(),
         )?;
-        dpop.first_use(&checked).await?;
+        dpop.first_use(&checked, now).await?;
         Ok(auth)
     }
 }

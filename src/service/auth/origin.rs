@@ -117,7 +117,8 @@ impl<R: Clone> AuthLayer<R> {
     /// Lets tokens bound to a key (`cnf`, RFC 7800) through with the `Bearer` scheme, without
     /// checking the binding. Off by default: such a token is refused (401 `invalid_token`),
     /// since whoever holds it could use it. Turn it on only where something else checks the
-    /// binding, such as a proxy that verifies the mTLS client certificate (RFC 8705).
+    /// binding, such as a proxy that verifies the mTLS client certificate (RFC 8705). While
+    /// [`dpop`](Self::dpop) is on, a DPoP-bound token (`cnf.jkt`) still needs its proof.
     pub fn bound_tokens_as_bearer(self, accept: bool) -> Self {
         self.edit(|state| state.bound_as_bearer = accept)
     }
@@ -132,6 +133,7 @@ impl<R> LayerState<R> {
                 .as_ref()
                 .is_some_and(|dpop| dpop.config.is_required()),
             bound_as_bearer: self.bound_as_bearer,
+            dpop: self.dpop.is_some(),
         }
     }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use http::header::AUTHORIZATION;
 use http::{Request, Response};
 use tower_service::Service;
 
@@ -91,7 +92,8 @@ where
             |kind, scheme| ResponseFuture::rejected(render(state, AuthError::new(kind), scheme));
         let max_token_bytes = state.issuers.max_token_bytes();
         let found = credentials(request.headers(), max_token_bytes).and_then(|found| match found {
-            None if state.sources.any() => state
+            // Only without an `Authorization` header, whatever its scheme.
+            None if state.sources.any() && !request.headers().contains_key(AUTHORIZATION) => state
                 .sources
                 .token(request.headers(), request.uri(), max_token_bytes)
                 .map(|token| {
