@@ -9,6 +9,7 @@ use super::htu::{Origin, htu_matches};
 use crate::error::ErrorKind;
 use crate::jose::{self, parse_algorithm};
 use crate::json::{Member, Members};
+use crate::validate::claims::{Rounding, numeric_date};
 use crate::validate::verify_signature;
 
 /// The longest `jti` accepted, in bytes: ids are random values, not documents.
@@ -153,15 +154,7 @@ impl ProofClaims {
             return Err(ErrorKind::MalformedDpopProof);
         }
         // A NumericDate; a fraction counts as the second it lies in.
-        let iat = claims
-            .get("iat")
-            .parse::<Value>()
-            .and_then(|value| match value {
-                Value::Number(number) => number
-                    .as_i64()
-                    .or_else(|| number.as_f64().map(|seconds| seconds.floor() as i64)),
-                _ => None,
-            })
+        let iat = numeric_date(&claims.get("iat").parse::<Value>(), Rounding::Down)
             .ok_or(ErrorKind::MalformedDpopProof)?;
         Ok(ProofClaims {
             jti,
