@@ -131,29 +131,30 @@ impl Dpop {
     /// The accepted proof algorithms' names, as in the challenge's `algs` and the resource
     /// metadata's `dpop_signing_alg_values_supported`.
     pub fn algorithm_names(&self) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        for algorithm in DEFAULT_ALGORITHMS.into_iter().chain([
-            Algorithm::ES256,
-            Algorithm::ES384,
-            Algorithm::RS256,
-            Algorithm::RS384,
-            Algorithm::RS512,
-            Algorithm::PS256,
-            Algorithm::PS384,
-            Algorithm::PS512,
-            Algorithm::EdDSA,
-        ]) {
-            let name = algorithm_name(algorithm);
-            if self.algorithms.contains(algorithm) && !names.contains(&name) {
-                names.push(name);
-                if algorithm == Algorithm::EdDSA {
-                    names.push("Ed25519");
-                }
-            }
-        }
-        names
+        NAMING_ORDER
+            .into_iter()
+            .filter(|algorithm| self.algorithms.contains(*algorithm))
+            .flat_map(|algorithm| match algorithm {
+                // RFC 9864's fully-specified name for the same algorithm.
+                Algorithm::EdDSA => vec!["EdDSA", "Ed25519"],
+                other => vec![algorithm_name(other)],
+            })
+            .collect()
     }
 }
+
+/// The order names are listed in: the defaults first, then the other asymmetric algorithms.
+const NAMING_ORDER: [Algorithm; 9] = [
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
 
 impl std::fmt::Debug for Dpop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
