@@ -359,26 +359,19 @@ impl CachedResolver {
     /// key must not hang with it. Failures are logged here, once per call.
     async fn call(&self, auth: &Authenticated, params: &PathValues) -> Outcome {
         let call = self.resolver.resolve(ResolveRequest { auth, params });
-        match tokio::time::timeout(RESOLVE_TIMEOUT, call).await {
-            Ok(Ok(grants)) => {
-                observe::grant_resolver_called(CallResult::Ok);
-                Some(grants.into_iter().map(Box::from).collect())
-            }
+        let (result, outcome) = match tokio::time::timeout(RESOLVE_TIMEOUT, call).await {
+            Ok(Ok(grants)) => (CallResult::Ok, Some(grants)),
             Ok(Err(error)) => {
-                observe::grant_resolver_called(CallResult::Error);
                 tracing::error!(target: "scopegate", %error, "the grant resolver failed; refusing with 503");
-                None
+                (CallResult::Error, None)
             }
             Err(_) => {
-                observe::grant_resolver_called(CallResult::Timeout);
-                tracing::error!(
-                    target: "scopegate",
-                    timeout = ?RESOLVE_TIMEOUT,
-                    "the grant resolver did not answer in time; refusing with 503"
-                );
-                None
+                tracing::error!(target: "scopegate", timeout = ?RESOLVE_TIMEOUT, "the grant resolver did not answer in time; refusing with 503");
+                (CallResult::Timeout, None)
             }
-        }
+        };
+        observe::grant_resolver_called(result);
+        outcome.map(|grants| grants.into_iter().map(Box::from).collect())
     }
 
     /// A fresh answer, a call to wait for, or the lead of a new call (if the bound allows).
