@@ -3,8 +3,8 @@
 //! Each function takes arbitrary bytes, drives one of the crate's parsers with them, and returns
 //! nothing. A panic is a finding: either in the code under test, or one of the cheap invariants
 //! asserted here (a token parsed as valid has three segments, a bound scope is a scope-token, a
-//! normalized origin normalizes to itself, ...). `tests/fuzz_corpora.rs` replays the committed
-//! corpora through the same functions on the stable toolchain.
+//! normalized origin normalizes to itself, ...). `tests/suite/fuzz_corpora.rs` replays the
+//! committed corpora through the same functions on the stable toolchain.
 
 use std::future::Future;
 use std::task::{Context, Poll, Waker};

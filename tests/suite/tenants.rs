@@ -1,7 +1,7 @@
 //! Per-tenant permissions: roles in a claim expanded by a policy, and grants from the API's own
 //! service through a cached resolver. Both feed the same requirements as token scopes.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -11,8 +11,7 @@
 //! with its precise `ErrorKind` (through a renderer that names it), so no test passes because a
 //! request was refused for another reason; most refusals have a positive twin.
 
-#[path = "common/dpop_kit.rs"]
-mod kit;
+use crate::common::dpop_kit as kit;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

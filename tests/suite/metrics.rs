@@ -5,7 +5,7 @@
 //! snapshot, so each test takes one snapshot per checkpoint.
 #![cfg(feature = "metrics")]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -107,7 +107,7 @@ fn every_target_is_replayed() {
             .map(|stem| stem.to_string_lossy().into_owned());
         assert!(
             name.as_deref().is_some_and(|name| known.contains(&name)),
-            "the fuzz target {} has no replay test in tests/fuzz_corpora.rs",
+            "the fuzz target {} has no replay test in tests/suite/fuzz_corpora.rs",
             path.display()
         );
     }
@@ -121,7 +121,7 @@ fn every_target_is_replayed() {
             let name = name.to_string_lossy();
             assert!(
                 known.contains(&&*name),
-                "fuzz/{kind}/{name} has no replay test in tests/fuzz_corpora.rs"
+                "fuzz/{kind}/{name} has no replay test in tests/suite/fuzz_corpora.rs"
             );
         }
     }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a router behind the layer, and one-shot requests.
 #![allow(dead_code)]
 
+pub mod dpop_kit;
+
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;

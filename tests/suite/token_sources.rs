@@ -2,7 +2,7 @@
 //! WebSocket upgrade query, each only when enabled, the `Authorization` header always first,
 //! and disagreeing sources refused with 400. Really signed tokens from the in-process issuer.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use http::{Request, StatusCode, header};

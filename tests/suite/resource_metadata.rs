@@ -6,8 +6,7 @@
 //!
 //! Real parts only: the in-process issuer on 127.0.0.1, really signed tokens and proofs.
 
-#[path = "common/dpop_kit.rs"]
-mod kit;
+use crate::common::dpop_kit as kit;
 
 use axum::Router;
 use axum::body::Body;

@@ -1,6 +1,6 @@
 //! The whole path, end to end: a live issuer, really signed tokens, the layer, a handler.
 
-mod common;
+use crate::common;
 
 use common::{app, app_behind, send, send_with};
 use http::StatusCode;

@@ -1,7 +1,7 @@
 //! Several issuers behind one layer: selection by `iss`, no network for strangers, and no key
 //! shared across issuers.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::routing::get;

@@ -2,7 +2,7 @@
 //! JSON inside valid base64url, and random Authorization header values. Bounded and seeded, so a
 //! failure reproduces.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

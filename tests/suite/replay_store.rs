@@ -144,15 +144,12 @@ async fn a_full_memory_store_refuses_until_ids_expire() {
 }
 
 #[cfg(feature = "redis")]
-mod redis_server;
-
-#[cfg(feature = "redis")]
 mod redis_store {
     use scopegate::dpop::RedisReplayStore;
     use tokio::net::TcpListener;
 
-    use super::redis_server::{RedisServer, free_port};
     use super::*;
+    use crate::redis_server::{RedisServer, free_port};
 
     /// Long enough for any one call here: the tests check that calls end, not when.
     const GUARD: Duration = Duration::from_secs(10);

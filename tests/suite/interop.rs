@@ -8,7 +8,7 @@ use scopegate::Validator;
 use scopegate::testing::ManualClock;
 use serde_json::Value;
 
-const FIXTURES: &str = include_str!("fixtures/interop.json");
+const FIXTURES: &str = include_str!("../fixtures/interop.json");
 
 fn fixtures() -> Value {
     serde_json::from_str(FIXTURES).unwrap()

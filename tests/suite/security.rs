@@ -5,7 +5,7 @@
 //! the token was refused for some other reason. Each refusal has a positive twin that shows the
 //! same token shape is accepted once the fault is removed.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! never by sleeping. Background refreshes are spawned tasks; their effects are awaited with
 //! bounded polls, and "no fetch happened" is observed over a short bounded quiet period.
 
-mod common;
+use crate::common;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
