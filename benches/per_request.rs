@@ -388,9 +388,59 @@ fn interleaved_medians(mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, D
     (a_times[ROUNDS / 2], b_times[ROUNDS / 2])
 }
 
+/// Runs `operation` `count` times and nothing else: `bench/instructions.sh` counts the
+/// instructions executed inside this function only (callgrind's `--toggle-collect`).
+#[inline(never)]
+fn measured_loop(count: u32, operation: &mut dyn FnMut()) {
+    for _ in 0..count {
+        operation();
+    }
+}
+
+/// `PER_REQUEST_ONLY=<operation>` (for example `layer-uncached/RS256`, `open`,
+/// `protected-cache-hit`): warms the operation up, runs it `PER_REQUEST_COUNT` times (1000)
+/// in [`measured_loop`], and prints nothing else.
+fn only(operation: &str) {
+    let count = std::env::var("PER_REQUEST_COUNT")
+        .ok()
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1000);
+    let fixture = fixture();
+    let validator = &fixture.validator;
+    let (name_part, algorithm_part) = operation.split_once('/').unwrap_or((operation, "RS256"));
+    let case = fixture
+        .cases
+        .iter()
+        .find(|case| name(case.algorithm) == algorithm_part)
+        .expect("an algorithm: RS256, ES256 or EdDSA");
+    let mut uncached = uncached_layer(validator).layer(inner_service());
+    let mut cached = AuthLayer::new(validator.clone()).layer(inner_service());
+    let mut open = open_router();
+    let (mut plain, mut required) = routers(validator);
+    let mut run: Box<dyn FnMut()> = match name_part {
+        "raw-verify" => Box::new(|| raw_verify(case)),
+        "floor" => Box::new(|| floor(case)),
+        "layer-uncached" => Box::new(|| layer_once(&mut uncached, &case.header)),
+        "layer-cache-hit" => Box::new(|| layer_once(&mut cached, &case.header)),
+        "open" => Box::new(|| open_once(&mut open)),
+        "protected-cache-hit" | "router" => Box::new(|| router_once(&mut plain, &case.header)),
+        "router+requirement" => Box::new(|| router_once(&mut required, &case.header)),
+        other => panic!("unknown operation {other}"),
+    };
+    // Warm-up: the first calls fill caches (the token cache, axum's route table).
+    for _ in 0..10 {
+        run();
+    }
+    measured_loop(count, &mut run);
+}
+
 criterion_group!(benches, per_request);
 
 fn main() {
+    if let Ok(operation) = std::env::var("PER_REQUEST_ONLY") {
+        only(&operation);
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     ratio_report();
