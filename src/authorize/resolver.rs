@@ -362,11 +362,19 @@ impl CachedResolver {
         let (result, outcome) = match tokio::time::timeout(RESOLVE_TIMEOUT, call).await {
             Ok(Ok(grants)) => (CallResult::Ok, Some(grants)),
             Ok(Err(error)) => {
-                tracing::error!(target: "scopegate", %error, "the grant resolver failed; refusing with 503");
+                tracing::error!(
+                    target: "scopegate",
+                    %error,
+                    "the grant resolver failed; refusing with 503"
+                );
                 (CallResult::Error, None)
             }
             Err(_) => {
-                tracing::error!(target: "scopegate", timeout = ?RESOLVE_TIMEOUT, "the grant resolver did not answer in time; refusing with 503");
+                tracing::error!(
+                    target: "scopegate",
+                    timeout = ?RESOLVE_TIMEOUT,
+                    "the grant resolver did not answer in time; refusing with 503"
+                );
                 (CallResult::Timeout, None)
             }
         };
