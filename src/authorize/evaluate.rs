@@ -47,10 +47,16 @@ impl Requirement {
             now,
             unbound: None,
         };
-        let outcome = context.evaluate(self);
+        // Most requests meet their requirement: decide that first without building a denial,
+        // which would allocate the scopes it names.
+        let holds = context.holds(self);
         if let Some((parameter, why)) = context.unbound {
             return Err(Denial::Unbound(parameter, why));
         }
+        if holds {
+            return Ok(());
+        }
+        let outcome = context.evaluate(self);
         match outcome.verdict {
             Verdict::Holds => Ok(()),
             Verdict::StepUp => Err(Denial::StepUp {
@@ -166,31 +172,6 @@ impl<'a> Context<'a> {
                 }
                 any
             }
-            Node::ClaimEqualsParam { claim, parameter } => {
-                Outcome::fixed(match self.bound_value(parameter) {
-                    Some(value) => auth
-                        .claim::<String>(claim)
-                        .is_some_and(|held| held == value),
-                    None => false,
-                })
-            }
-            Node::ClaimIs { claim, value } => Outcome::fixed(
-                auth.claim::<String>(claim)
-                    .is_some_and(|held| *held == **value),
-            ),
-            Node::ClaimContains { claim, value } => Outcome::fixed(
-                auth.claim::<Vec<Value>>(claim)
-                    .is_some_and(|items| items.iter().any(|item| item.as_str() == Some(value))),
-            ),
-            Node::IssuedBy(issuer) => Outcome::fixed(auth.issuer() == &**issuer),
-            Node::TenantIssuer {
-                parameter,
-                issuer_of,
-            } => Outcome::fixed(match self.bound_value(parameter) {
-                Some(tenant) => issuer_of(tenant).is_some_and(|issuer| issuer == auth.issuer()),
-                None => false,
-            }),
-            Node::Predicate { test, .. } => Outcome::fixed(test(auth)),
             Node::StepUp(authentication) => {
                 let holds = authentication.holds(auth, self.now);
                 Outcome {
@@ -204,6 +185,64 @@ impl<'a> Context<'a> {
                     demands: vec![authentication],
                 }
             }
+            leaf => Outcome::fixed(self.leaf_holds(leaf)),
+        }
+    }
+
+    /// Whether `requirement` holds, as `evaluate`'s verdict would say, without allocating.
+    /// Every branch is visited too, so a parameter the route cannot bind is always found.
+    fn holds(&mut self, requirement: &Requirement) -> bool {
+        match requirement.node() {
+            Node::Scope(template) => {
+                let (params, granted) = (self.params, self.granted);
+                match template.with_bound(|name| params.get(name), granted) {
+                    Ok(holds) => holds,
+                    Err(BindError::RefusedValue) => false,
+                    Err(BindError::Unbound(name, why)) => {
+                        self.unbound.get_or_insert((name, why));
+                        false
+                    }
+                }
+            }
+            // `&` and `|`, not `&&` and `||`: no branch is skipped.
+            Node::AllOf(children) => children
+                .iter()
+                .fold(true, |all, child| self.holds(child) & all),
+            Node::AnyOf(children) => children
+                .iter()
+                .fold(false, |any, child| self.holds(child) | any),
+            Node::StepUp(authentication) => authentication.holds(self.auth, self.now),
+            leaf => self.leaf_holds(leaf),
+        }
+    }
+
+    /// The verdict of a check that neither scopes nor another authentication can change.
+    fn leaf_holds(&mut self, node: &Node) -> bool {
+        let auth = self.auth;
+        match node {
+            Node::ClaimEqualsParam { claim, parameter } => match self.bound_value(parameter) {
+                Some(value) => auth
+                    .claim::<String>(claim)
+                    .is_some_and(|held| held == value),
+                None => false,
+            },
+            Node::ClaimIs { claim, value } => auth
+                .claim::<String>(claim)
+                .is_some_and(|held| *held == **value),
+            Node::ClaimContains { claim, value } => auth
+                .claim::<Vec<Value>>(claim)
+                .is_some_and(|items| items.iter().any(|item| item.as_str() == Some(value))),
+            Node::IssuedBy(issuer) => auth.issuer() == &**issuer,
+            Node::TenantIssuer {
+                parameter,
+                issuer_of,
+            } => match self.bound_value(parameter) {
+                Some(tenant) => issuer_of(tenant).is_some_and(|issuer| issuer == auth.issuer()),
+                None => false,
+            },
+            Node::Predicate { test, .. } => test(auth),
+            // Decided by the callers, never here; refused should that change.
+            Node::Scope(_) | Node::AllOf(_) | Node::AnyOf(_) | Node::StepUp(_) => false,
         }
     }
 
@@ -283,6 +322,45 @@ mod tests {
         Denial::Insufficient(
             (!scopes.is_empty()).then(|| scopes.iter().map(|scope| scope.to_string()).collect()),
         )
+    }
+
+    #[test]
+    fn a_parameter_the_route_lacks_is_found_even_where_another_branch_holds() {
+        let either = Requirement::any_of([scope("read:all"), scope("read:{room}")]);
+        let all = Requirement::all_of([scope("read:{room}"), scope("read:all")]);
+        for requirement in [either, all] {
+            assert_eq!(
+                check(&requirement, "{}", &["read:all"]),
+                Err(Denial::Unbound("room".into(), Unbound::Missing))
+            );
+        }
+    }
+
+    #[test]
+    fn the_quick_verdict_agrees_with_the_full_one() {
+        let mixed = Requirement::any_of([
+            Requirement::all_of([scope("a"), mfa()]),
+            scope("b"),
+            Requirement::all_of([scope("c"), recent(60)]),
+        ]);
+        let claims = [r#"{}"#, r#"{"acr":"mfa"}"#, r#"{"auth_time":999990}"#];
+        let grants: [&[&str]; 5] = [&[], &["a"], &["b"], &["c"], &["a", "c"]];
+        for claims in claims {
+            for granted in grants {
+                let auth = Authenticated::new(VerifiedToken::for_tests(claims));
+                let is_granted = |scope: &str| granted.contains(&scope);
+                let mut context = Context {
+                    auth: &auth,
+                    granted: &is_granted,
+                    params: &PathValues::default(),
+                    now: NOW,
+                    unbound: None,
+                };
+                let quick = context.holds(&mixed);
+                let full = context.evaluate(&mixed).verdict == Verdict::Holds;
+                assert_eq!(quick, full, "claims {claims}, granted {granted:?}");
+            }
+        }
     }
 
     #[test]

@@ -5,38 +5,106 @@ use crate::grant::{ParamValue, is_bindable};
 /// Percent-decoded path values of the matched route, in route order, and the route pattern
 /// (for logs). A name may occur twice when routers are nested (`/orgs/{id}` around
 /// `/invoices/{id}`); such a name never binds.
+///
+/// Read on every request that has a requirement: the names, values and route are copied into
+/// one string, and up to [`INLINE_PAIRS`] pairs are indexed without a second allocation.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PathValues {
-    pairs: Vec<(Box<str>, Box<str>)>,
+    /// The route, then each name and its value, back to back.
+    text: String,
+    route_len: Option<usize>,
+    pairs: Pairs,
     /// A value was not UTF-8: nothing can bind, and the request is refused like any unsafe
     /// value.
     invalid_utf8: bool,
-    route: Option<Box<str>>,
+}
+
+/// Routes rarely have more path parameters than this.
+const INLINE_PAIRS: usize = 4;
+
+/// A name at `text[start..split]` with its value at `text[split..end]`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pair {
+    start: usize,
+    split: usize,
+    end: usize,
+}
+
+/// The pairs in order: the first [`INLINE_PAIRS`] inline, any more on the heap.
+#[derive(Debug, Clone, Default)]
+struct Pairs {
+    inline: [Pair; INLINE_PAIRS],
+    inline_len: usize,
+    more: Vec<Pair>,
+}
+
+impl Pairs {
+    fn push(&mut self, pair: Pair) {
+        match self.inline.get_mut(self.inline_len) {
+            Some(slot) => {
+                *slot = pair;
+                self.inline_len += 1;
+            }
+            None => self.more.push(pair),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Pair> + Clone {
+        self.inline[..self.inline_len].iter().chain(&self.more)
+    }
 }
 
 // Built only by the axum integration; without it, requirements bind no path values.
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 impl PathValues {
     pub(crate) fn new<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
         route: Option<&str>,
     ) -> Self {
-        PathValues {
-            pairs: pairs
+        let len = route.map_or(0, str::len)
+            + pairs
+                .clone()
                 .into_iter()
-                .map(|(name, value)| (name.into(), value.into()))
-                .collect(),
-            invalid_utf8: false,
-            route: route.map(Box::from),
+                .map(|(name, value)| name.len() + value.len())
+                .sum::<usize>();
+        let mut values = PathValues {
+            text: String::with_capacity(len),
+            ..PathValues::default()
+        };
+        if let Some(route) = route {
+            values.text.push_str(route);
+            values.route_len = Some(route.len());
         }
+        for (name, value) in pairs {
+            values.push(name, value);
+        }
+        values
     }
 
     pub(crate) fn invalid_utf8(route: Option<&str>) -> Self {
         PathValues {
             invalid_utf8: true,
-            route: route.map(Box::from),
-            ..PathValues::default()
+            ..PathValues::new([], route)
         }
+    }
+
+    fn push(&mut self, name: &str, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        let split = self.text.len();
+        self.text.push_str(value);
+        let end = self.text.len();
+        self.pairs.push(Pair { start, split, end });
+    }
+
+    /// Each name and its value, in route order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        self.pairs.iter().map(|pair| {
+            (
+                self.text.get(pair.start..pair.split).unwrap_or_default(),
+                self.text.get(pair.split..pair.end).unwrap_or_default(),
+            )
+        })
     }
 
     /// The value of `name`, refused when the route holds that name more than once: "the first"
@@ -45,7 +113,7 @@ impl PathValues {
         if self.invalid_utf8 {
             return ParamValue::Unusable;
         }
-        let mut found = self.pairs.iter().filter(|(key, _)| &**key == name);
+        let mut found = self.iter().filter(|(key, _)| *key == name);
         match (found.next(), found.next()) {
             (Some((_, value)), None) => ParamValue::Value(value),
             (Some(_), Some(_)) => ParamValue::Ambiguous,
@@ -55,33 +123,34 @@ impl PathValues {
 
     /// Sets `name` to `value`, replacing every value it had.
     pub(crate) fn set(&mut self, name: &str, value: &str) {
-        self.pairs.retain(|(key, _)| &**key != name);
-        self.pairs.push((name.into(), value.into()));
+        let kept: Vec<(String, String)> = self
+            .iter()
+            .filter(|(key, _)| *key != name)
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect();
+        let route = self.route().map(str::to_owned);
+        let kept = kept
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()));
+        *self = PathValues {
+            invalid_utf8: self.invalid_utf8,
+            ..PathValues::new(kept.chain([(name, value)]), route.as_deref())
+        };
     }
 
     /// Only the values a requirement can bind: the names it uses, with values that pass the
     /// binding rules. What a grant resolver sees and is cached by: other path values (a comment
     /// id beside the room) would split the cache, and refused ones are request content.
     pub(crate) fn bindable_for(&self, names: &[&str]) -> PathValues {
-        PathValues {
-            pairs: self
-                .pairs
-                .iter()
-                .filter(|(name, value)| names.contains(&&**name) && is_bindable(value))
-                .cloned()
-                .collect(),
-            invalid_utf8: false,
-            route: self.route.clone(),
-        }
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(name, value)| (&**name, &**value))
+        let bindable = self
+            .iter()
+            .filter(|(name, value)| names.contains(name) && is_bindable(value));
+        PathValues::new(bindable, self.route())
     }
 
     /// The matched route's pattern (`/rooms/{room}`), when known.
     pub(crate) fn route(&self) -> Option<&str> {
-        self.route.as_deref()
+        self.text.get(..self.route_len?)
     }
 }
 
@@ -102,5 +171,24 @@ mod tests {
         let mut values = values;
         values.set("id", "5");
         assert_eq!(values.get("id"), ParamValue::Value("5"));
+        assert_eq!(values.get("room"), ParamValue::Value("r"));
+    }
+
+    #[test]
+    fn more_pairs_than_fit_inline_keep_their_order() {
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let values = PathValues::new(names.iter().map(|name| (*name, *name)), Some("/r"));
+        assert_eq!(
+            values.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            names
+        );
+        assert_eq!(values.get("f"), ParamValue::Value("f"));
+        assert_eq!(values.route(), Some("/r"));
+        let bindable = values.bindable_for(&["b", "f"]);
+        assert_eq!(
+            bindable.iter().collect::<Vec<_>>(),
+            [("b", "b"), ("f", "f")]
+        );
+        assert_eq!(bindable.route(), Some("/r"));
     }
 }

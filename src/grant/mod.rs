@@ -4,6 +4,7 @@
 mod policy;
 mod roles;
 mod set;
+mod short_scope;
 mod source;
 mod template;
 

@@ -22,6 +22,7 @@
 
 use std::fmt;
 
+use super::short_scope::{ScopeWriter, ShortScope};
 use crate::syntax::is_scope_char;
 
 /// Why a scope template was refused.
@@ -388,13 +389,36 @@ impl ScopeTemplate {
         value_of: impl Fn(&str) -> ParamValue<'v>,
     ) -> Result<String, BindError> {
         let mut scope = String::with_capacity(self.source.len() + 32);
+        self.bind_into(value_of, &mut scope)?;
+        Ok(scope)
+    }
+
+    /// Binds the template as [`bind`](Self::bind) does and hands the scope to `use_scope`,
+    /// built on the stack when it is short: deciding a requirement that holds allocates nothing.
+    pub(crate) fn with_bound<'v, R>(
+        &self,
+        value_of: impl Fn(&str) -> ParamValue<'v>,
+        use_scope: impl FnOnce(&str) -> R,
+    ) -> Result<R, BindError> {
+        let mut scope = ShortScope::new();
+        self.bind_into(value_of, &mut scope)?;
+        // Only pieces of `&str` were written; a failure here would be a bug, refused closed.
+        let scope = scope.as_str().ok_or(BindError::RefusedValue)?;
+        Ok(use_scope(scope))
+    }
+
+    fn bind_into<'v>(
+        &self,
+        value_of: impl Fn(&str) -> ParamValue<'v>,
+        scope: &mut impl ScopeWriter,
+    ) -> Result<(), BindError> {
         // The previous parameter's value, and the literal since it.
         let mut previous: Option<&str> = None;
         let mut separator: Option<&str> = None;
         for segment in &self.segments {
             match segment {
                 Segment::Literal(text) => {
-                    scope.push_str(text);
+                    scope.push(text);
                     separator = Some(text);
                 }
                 Segment::Parameter(name) => {
@@ -416,13 +440,13 @@ impl ScopeTemplate {
                     {
                         return Err(BindError::RefusedValue);
                     }
-                    scope.push_str(value);
+                    scope.push(value);
                     previous = Some(value);
                     separator = None;
                 }
             }
         }
-        Ok(scope)
+        Ok(())
     }
 }
 

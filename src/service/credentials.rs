@@ -34,6 +34,45 @@ pub(crate) fn credentials(
     headers: &HeaderMap,
     max_token_bytes: usize,
 ) -> Result<Option<Credentials<'_>>, ErrorKind> {
+    presented(headers, max_token_bytes)?
+        .map(Presented::checked)
+        .transpose()
+}
+
+/// The one `Authorization` header's scheme and token, before the token's bytes are scanned.
+///
+/// A token the verified-token cache holds is looked up by these bytes first: it passed
+/// [`checked`](Presented::checked) when it was verified, and only equal bytes match it, so
+/// the scan of a kilobyte of token is skipped on a hit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Presented<'a> {
+    pub(crate) scheme: Scheme,
+    pub(crate) token: &'a [u8],
+}
+
+impl<'a> Presented<'a> {
+    /// The token as text: no comma (which would join two credentials) and UTF-8.
+    pub(crate) fn checked(self) -> Result<Credentials<'a>, ErrorKind> {
+        // A b64token never contains a comma: one here joins two credentials ("Bearer a,b"). The
+        // scheme and the spaces before the token hold none, so any comma is in the token.
+        if self.token.contains(&b',') {
+            return Err(ErrorKind::CommaJoinedCredentials);
+        }
+        // Bytes outside visible ASCII can never be a JWS; the parser would refuse them anyway.
+        let token = std::str::from_utf8(self.token).map_err(|_| ErrorKind::MalformedToken)?;
+        Ok(Credentials {
+            scheme: self.scheme,
+            token,
+        })
+    }
+}
+
+/// Reads the header up to the token. Every refusal here first looks for credentials behind a
+/// comma, so that fault is named whatever else is wrong with the header, as before any split.
+pub(crate) fn presented(
+    headers: &HeaderMap,
+    max_token_bytes: usize,
+) -> Result<Option<Presented<'_>>, ErrorKind> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -42,30 +81,26 @@ pub(crate) fn credentials(
         return Err(ErrorKind::MultipleAuthorizationHeaders);
     }
     let bytes = value.as_bytes();
-    // One fast scan first: most headers have no comma, and splitting a kilobyte-long token
-    // byte by byte cost more than the rest of the header's reading.
-    let has_comma = bytes.contains(&b',');
-    // Credentials behind a comma, whatever comes first ("Basic x, Bearer y").
-    if has_comma
-        && bytes
-            .split(|byte| *byte == b',')
-            .skip(1)
-            .any(|piece| scheme_of(piece.trim_ascii_start()).is_some())
-    {
-        return Err(ErrorKind::CommaJoinedCredentials);
-    }
+    let refuse = |kind| {
+        Err(if comma_joined(bytes) {
+            ErrorKind::CommaJoinedCredentials
+        } else {
+            kind
+        })
+    };
     let Some((scheme, name_len)) = scheme_of(bytes) else {
-        return Ok(None);
+        // Credentials behind a comma, whatever comes first ("Basic x, Bearer y").
+        return refuse_or_none(comma_joined(bytes));
     };
     let rest = &bytes[name_len..];
     match rest.first() {
         // "Bearer" alone: the scheme with an empty token.
-        None => return Err(ErrorKind::MalformedAuthorizationHeader),
+        None => return refuse(ErrorKind::MalformedAuthorizationHeader),
         Some(b' ') => {}
         // RFC 6750 allows only spaces between scheme and token.
-        Some(b'\t') => return Err(ErrorKind::MalformedAuthorizationHeader),
+        Some(b'\t') => return refuse(ErrorKind::MalformedAuthorizationHeader),
         // "Bearerfoo": some other scheme.
-        Some(_) => return Ok(None),
+        Some(_) => return refuse_or_none(comma_joined(bytes)),
     }
     // `1*SP` only: a tab after the spaces stays in the token, which then fails to parse.
     let start = rest
@@ -74,19 +109,31 @@ pub(crate) fn credentials(
         .unwrap_or(rest.len());
     let token = &rest[start..];
     if token.is_empty() {
-        return Err(ErrorKind::MalformedAuthorizationHeader);
+        return refuse(ErrorKind::MalformedAuthorizationHeader);
     }
     if token.len() > max_token_bytes {
-        return Err(ErrorKind::TokenTooLong);
+        return refuse(ErrorKind::TokenTooLong);
     }
-    // A b64token never contains a comma: one here joins two credentials ("Bearer a,b"). The
-    // scheme and the spaces before the token hold none, so any comma is in the token.
-    if has_comma {
-        return Err(ErrorKind::CommaJoinedCredentials);
+    Ok(Some(Presented { scheme, token }))
+}
+
+/// Whether a piece after a comma names a scheme scopegate reads. One fast scan first: most
+/// headers have no comma, and splitting a kilobyte-long token byte by byte cost more than the
+/// rest of the header's reading.
+fn comma_joined(header: &[u8]) -> bool {
+    header.contains(&b',')
+        && header
+            .split(|byte| *byte == b',')
+            .skip(1)
+            .any(|piece| scheme_of(piece.trim_ascii_start()).is_some())
+}
+
+fn refuse_or_none<T>(comma_joined: bool) -> Result<Option<T>, ErrorKind> {
+    if comma_joined {
+        Err(ErrorKind::CommaJoinedCredentials)
+    } else {
+        Ok(None)
     }
-    // Bytes outside visible ASCII can never be a JWS; the parser would refuse them anyway.
-    let token = std::str::from_utf8(token).map_err(|_| ErrorKind::MalformedToken)?;
-    Ok(Some(Credentials { scheme, token }))
 }
 
 /// The scheme the request's one `Authorization` header names (`DPoP`, `DPoP abc,d`), even

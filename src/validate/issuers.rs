@@ -207,11 +207,17 @@ impl Issuers {
             .ok_or(ErrorKind::IssuerMismatch)
     }
 
+    /// The token cache's answer for these exact bytes, re-checked; `None` when it holds no
+    /// such token (or is off).
+    pub(crate) fn cached(&self, token: &[u8]) -> Option<Result<Authenticated, ErrorKind>> {
+        self.inner.tokens.as_ref()?.get(token)
+    }
+
     /// A token seen before is answered from the token cache (re-checked); any other is
     /// validated by its issuer's validator and, once verified, remembered.
     pub(crate) fn validate_cached(&self, token: &str) -> Outcome {
         let cache = self.inner.tokens.as_ref();
-        if let Some(known) = cache.and_then(|cache| cache.get(token)) {
+        if let Some(known) = cache.and_then(|cache| cache.get(token.as_bytes())) {
             return Outcome::Done(known);
         }
         let validator = match self.select(token) {

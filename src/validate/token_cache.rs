@@ -42,8 +42,7 @@ pub(crate) struct Verified {
 /// choose for a token that verifies. The hash only finds the slot; a hit compares every byte.
 const HASHED_TAIL: usize = 32;
 
-fn hash_tail<H: Hasher>(token: &str, state: &mut H) {
-    let bytes = token.as_bytes();
+fn hash_tail<H: Hasher>(bytes: &[u8], state: &mut H) {
     bytes[bytes.len().saturating_sub(HASHED_TAIL)..].hash(state);
 }
 
@@ -54,12 +53,12 @@ struct Token(Box<str>);
 
 impl Hash for Token {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_tail(&self.0, state);
+        hash_tail(self.0.as_bytes(), state);
     }
 }
 
-/// A token looked up, hashed as [`Token`] is.
-struct Lookup<'a>(&'a str);
+/// A token looked up by its bytes, hashed as [`Token`] is.
+struct Lookup<'a>(&'a [u8]);
 
 impl Hash for Lookup<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -69,7 +68,7 @@ impl Hash for Lookup<'_> {
 
 impl Equivalent<Token> for Lookup<'_> {
     fn equivalent(&self, key: &Token) -> bool {
-        *key.0 == *self.0
+        key.0.as_bytes() == self.0
     }
 }
 
@@ -157,7 +156,7 @@ impl TokenCache {
     /// The principal for `token` if it was verified before and still holds, or the refusal
     /// that time brought (`Expired`, say). `None`: not cached, or its key has changed; the
     /// caller validates it in full.
-    pub(crate) fn get(&self, token: &str) -> Option<Result<Authenticated, ErrorKind>> {
+    pub(crate) fn get(&self, token: &[u8]) -> Option<Result<Authenticated, ErrorKind>> {
         let Some(verified) = self.entries.get(&Lookup(token)) else {
             observe::token_cache_miss();
             return None;

@@ -230,6 +230,55 @@ async fn comma_joined_credentials_are_invalid_request() {
     }
 }
 
+/// The verified-token cache is looked up by the token's bytes before the header is scanned:
+/// a token it holds must still meet every header rule when it comes in a bad header.
+#[tokio::test]
+async fn a_cached_token_in_a_bad_header_is_refused_as_without_the_cache() {
+    let issuer = issuer().await;
+    let app = app(issuer.validator().build().unwrap());
+    let token = issuer.token().sign();
+    let other = issuer.token().subject("mallory").sign();
+    let bearer = format!("Bearer {token}");
+    assert_accepted(&send_with(&app, "/me", &[&bearer]).await, "user-1");
+    for (value, kind) in [
+        (
+            format!("{bearer}, Bearer {other}"),
+            ErrorKind::CommaJoinedCredentials,
+        ),
+        (format!("{bearer},"), ErrorKind::CommaJoinedCredentials),
+        (
+            format!("Basic x, {bearer}"),
+            ErrorKind::CommaJoinedCredentials,
+        ),
+        (
+            format!("Bearer\t{token}"),
+            ErrorKind::MalformedAuthorizationHeader,
+        ),
+    ] {
+        let reply = send_with(&app, "/me", &[&value]).await;
+        assert_invalid_request(&reply, kind);
+    }
+    let reply = send_with(&app, "/me", &[&bearer, &bearer]).await;
+    assert_invalid_request(&reply, ErrorKind::MultipleAuthorizationHeaders);
+    // Without DPoP configured, the same token under the DPoP scheme is not read at all.
+    assert_bare_challenge(&send_with(&app, "/me", &[&format!("DPoP {token}")]).await);
+    // A byte that is not UTF-8 after the cached token: a different token, and no JWS.
+    let mut bytes = bearer.clone().into_bytes();
+    bytes.push(0xff);
+    let request = http::Request::get("/me")
+        .header(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_bytes(&bytes).unwrap(),
+        )
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_accepted(&send_with(&app, "/me", &[&bearer]).await, "user-1");
+}
+
 #[tokio::test]
 async fn bearer_with_an_empty_token_is_invalid_request() {
     let issuer = issuer().await;

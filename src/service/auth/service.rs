@@ -14,7 +14,10 @@ use super::future::ResponseFuture;
 use super::layer::{AuthLayer, LayerState, admit, render};
 use crate::boxed::BoxFuture;
 use crate::error::{AuthError, ErrorKind, Scheme};
-use crate::service::credentials::{Credentials, credentials, dpop_proof, presented_scheme};
+use crate::principal::Authenticated;
+use crate::service::credentials::{
+    Credentials, Presented, dpop_proof, presented, presented_scheme,
+};
 use crate::service::rejection::OnRejection;
 use crate::validate::{Issuers, Outcome};
 
@@ -91,19 +94,38 @@ where
         let refuse =
             |kind, scheme| ResponseFuture::rejected(render(state, AuthError::new(kind), scheme));
         let max_token_bytes = state.issuers.max_token_bytes();
-        let found = credentials(request.headers(), max_token_bytes).and_then(|found| match found {
-            // Only without an `Authorization` header, whatever its scheme.
-            None if state.sources.any() && !request.headers().contains_key(AUTHORIZATION) => state
-                .sources
-                .token(request.headers(), request.uri(), max_token_bytes)
-                .map(|token| {
-                    token.map(|token| Credentials {
-                        scheme: Scheme::Bearer,
-                        token,
-                    })
-                }),
-            found => Ok(found),
-        });
+        let presented = match presented(request.headers(), max_token_bytes) {
+            Ok(presented) => presented,
+            // A fault of the header itself errs on the challenge of the scheme it names.
+            Err(kind) => return refuse(kind, presented_scheme(request.headers())),
+        };
+        // A bearer token seen before is found by its bytes, before they are scanned.
+        if let Some(Presented {
+            scheme: Scheme::Bearer,
+            token,
+        }) = presented
+            && let Some(known) = state.issuers.cached(token)
+        {
+            return self.bearer_validated(request, known);
+        }
+        let found = presented
+            .map(Presented::checked)
+            .transpose()
+            .and_then(|found| match found {
+                // Only without an `Authorization` header, whatever its scheme.
+                None if state.sources.any() && !request.headers().contains_key(AUTHORIZATION) => {
+                    state
+                        .sources
+                        .token(request.headers(), request.uri(), max_token_bytes)
+                        .map(|token| {
+                            token.map(|token| Credentials {
+                                scheme: Scheme::Bearer,
+                                token,
+                            })
+                        })
+                }
+                found => Ok(found),
+            });
         let credentials = match found {
             Ok(Some(credentials)) => credentials,
             Ok(None) if state.allow_anonymous => {
@@ -133,15 +155,7 @@ where
                 Box::pin(check.validate(state.issuers.clone(), dpop.clone()))
             }
             _ => match state.issuers.validate_cached(credentials.token) {
-                Outcome::Done(Ok(auth)) => {
-                    if let Err(kind) = bearer_allowed(&auth, state.bearer_rules()) {
-                        return refuse(kind, scheme);
-                    }
-                    admit(&mut request, state, Some(auth));
-                    let future = self.inner.call(request);
-                    return ResponseFuture::inner(future, self.state.clone(), scheme);
-                }
-                Outcome::Done(Err(kind)) => return refuse(kind, scheme),
+                Outcome::Done(validated) => return self.bearer_validated(request, validated),
                 Outcome::AwaitKeys(pending) => {
                     let rules = state.bearer_rules();
                     Box::pin(async move {
@@ -156,6 +170,33 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         ResponseFuture::validating(validation, inner, request, self.state.clone(), scheme)
+    }
+}
+
+impl<S, R> AuthService<S, R> {
+    /// Lets a request with a validated bearer token through, or refuses it.
+    fn bearer_validated<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+        validated: Result<Authenticated, ErrorKind>,
+    ) -> ResponseFuture<S, ReqBody, ResBody, R>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        R: OnRejection<ResBody>,
+    {
+        let state = &*self.state;
+        let refuse =
+            |kind| ResponseFuture::rejected(render(state, AuthError::new(kind), Scheme::Bearer));
+        let auth = match validated {
+            Ok(auth) => auth,
+            Err(kind) => return refuse(kind),
+        };
+        if let Err(kind) = bearer_allowed(&auth, state.bearer_rules()) {
+            return refuse(kind);
+        }
+        admit(&mut request, state, Some(auth));
+        let future = self.inner.call(request);
+        ResponseFuture::inner(future, self.state.clone(), Scheme::Bearer)
     }
 }
 
