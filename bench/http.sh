@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Requests/s of the rooms example over HTTP on loopback, GET /rooms/room_1/comments, measured in
-# one run: without authentication; with one token repeated (the verified-token cache's case);
+# one run: without authentication (without a token, and with the same token sent but not read,
+# which shows what receiving a kilobyte of header costs); with one token repeated (the verified-token cache's case);
 # and with 2000 distinct tokens and the cache off (every request verifies a signature). The
 # server runs on one core, wrk on the other.
 #
 #   bash bench/http.sh            # 10 s per side
 #   SECONDS_PER_SIDE=30 bash bench/http.sh
+#   BASELINE=d5cfde3 bash bench/http.sh   # also the rooms example as it was at that commit
+#
+# With BASELINE, that commit is checked out in a git worktree, its rooms example gets the few
+# lines that write the 2000 load tokens (the same claims as today's), and it is built and run
+# like today's: "N times the code before" figures from one run on one machine.
 #
 # Installs wrk with apt-get when it is missing. Loopback only; bounded in time.
 set -euo pipefail
@@ -14,6 +20,31 @@ duration=${SECONDS_PER_SIDE:-10}
 if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
+baseline_binary=""
+if [ -n "${BASELINE:-}" ]; then
+  tree=$(mktemp -d)
+  git worktree add --detach -q "$tree/baseline" "$BASELINE"
+  trap 'git worktree remove --force "$tree/baseline"; rm -rf "$tree"' EXIT
+  example=$tree/baseline/examples/rooms.rs
+  [ -f "$example" ] || example=$tree/baseline/examples/rooms/main.rs
+  if ! grep -q SCOPEGATE_TOKENS_FILE "$example"; then
+    perl -0pi -e 's/(print_dev_guide\(dev, &base\);)/$1
+        if let Ok(path) = std::env::var("SCOPEGATE_TOKENS_FILE") {
+            let tokens: Vec<String> = (0..2000)
+                .map(|n| dev.token().subject(&format!("load-{n}"))
+                    .claim(CUSTOM_SCOPES, json!(["read:comments-in-room_1"]))
+                    .expires_in(60 * 60).sign())
+                .collect();
+            std::fs::write(path, tokens.join("\\n") + "\\n")?;
+        }/' "$example"
+    grep -q SCOPEGATE_TOKENS_FILE "$example" || { echo "could not add the load tokens to $BASELINE"; exit 1; }
+  fi
+  # The same target directory: dependencies the two share are built once.
+  repo=$PWD
+  (cd "$tree/baseline" && CARGO_TARGET_DIR="$repo/target" cargo build --release --example rooms)
+  baseline_binary=$tree/rooms-baseline
+  cp target/release/examples/rooms "$baseline_binary"
+fi
 cargo build --release --example rooms
 binary=target/release/examples/rooms
 cores=$(nproc)
@@ -21,14 +52,14 @@ server_core=0
 client_core=$(( cores > 1 ? 1 : 0 ))
 
 run_side() {
-  local label=$1 extra_env=$2 distinct=${3:-}
+  local label=$1 extra_env=$2 mode=${3:-} side_binary=${4:-$binary}
   local port=$(( 20000 + RANDOM % 20000 ))
   local out
   out=$(mktemp)
   local tokens_file
   tokens_file=$(mktemp)
   env $extra_env SCOPEGATE_ADDR="127.0.0.1:$port" RUST_LOG=warn SCOPEGATE_TOKENS_FILE="$tokens_file" \
-    timeout $(( duration + 60 )) taskset -c "$server_core" "$binary" >"$out" 2>&1 &
+    timeout $(( duration + 60 )) taskset -c "$server_core" "$side_binary" >"$out" 2>&1 &
   local pid=$!
   for _ in $(seq 1 300); do
     grep -q "export ALICE=" "$out" && [ "$(wc -l <"$tokens_file")" -ge 2000 ] && break
@@ -40,9 +71,12 @@ run_side() {
   # Warm-up: the first request fetches the keys.
   curl -s -o /dev/null -H "authorization: Bearer $token" "http://127.0.0.1:$port/rooms/room_1/comments"
   local result
-  if [ -n "$distinct" ]; then
+  if [ "$mode" = distinct ]; then
     result=$(TOKENS_FILE="$tokens_file" taskset -c "$client_core" wrk -t1 -c16 -d"${duration}s" \
       --latency -s bench/distinct_tokens.lua "http://127.0.0.1:$port/rooms/room_1/comments")
+  elif [ "$mode" = bare ]; then
+    result=$(taskset -c "$client_core" wrk -t1 -c16 -d"${duration}s" --latency \
+      "http://127.0.0.1:$port/rooms/room_1/comments")
   else
     result=$(taskset -c "$client_core" wrk -t1 -c16 -d"${duration}s" --latency \
       -H "authorization: Bearer $token" "http://127.0.0.1:$port/rooms/room_1/comments")
@@ -60,10 +94,19 @@ run_side() {
 }
 
 echo "GET /rooms/room_1/comments, server on core $server_core, wrk on core $client_core, ${duration}s each:" >&2
-open_rps=$(run_side "without authentication" "SCOPEGATE_NO_AUTH=1")
+open_rps=$(run_side "without authentication" "SCOPEGATE_NO_AUTH=1" bare)
+header_rps=$(run_side "without authentication, token sent" "SCOPEGATE_NO_AUTH=1")
 auth_rps=$(run_side "scopegate, one token repeated" "SCOPEGATE_UNUSED=1")
 distinct_rps=$(run_side "scopegate, 2000 tokens, cache off" "SCOPEGATE_TOKEN_CACHE_BYTES=0" distinct)
-awk -v a="$auth_rps" -v d="$distinct_rps" -v o="$open_rps" 'BEGIN {
-  printf "ratio one token repeated / open: %.3f\n", a / o
-  printf "ratio 2000 tokens, cache off / open: %.3f\n", d / o
+if [ -n "$baseline_binary" ]; then
+  then_one_rps=$(run_side "at $BASELINE, one token repeated" "SCOPEGATE_UNUSED=1" "" "$baseline_binary")
+  then_distinct_rps=$(run_side "at $BASELINE, 2000 tokens" "SCOPEGATE_UNUSED=1" distinct "$baseline_binary")
+  awk -v a="$auth_rps" -v d="$distinct_rps" -v ta="$then_one_rps" -v td="$then_distinct_rps" -v b="$BASELINE" 'BEGIN {
+    printf "one token repeated, now / at %s: %.2f\n", b, a / ta
+    printf "2000 tokens (cache off now), now / at %s: %.2f\n", b, d / td
+  }'
+fi
+awk -v a="$auth_rps" -v d="$distinct_rps" -v o="$open_rps" -v h="$header_rps" 'BEGIN {
+  printf "ratio one token repeated / open: %.3f (/ open with the token sent: %.3f)\n", a / o, a / h
+  printf "ratio 2000 tokens, cache off / open: %.3f (/ open with the token sent: %.3f)\n", d / o, d / h
 }'

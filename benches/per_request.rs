@@ -24,16 +24,18 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
 use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group};
 use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
 use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
 use scopegate::testing::{TEST_AUDIENCE, TestIssuer};
-use scopegate::{Algorithm, AuthLayer, RouterExt, ScopeSource, Validator, scope};
+use scopegate::{Algorithm, AuthLayer, ScopeSource, Validator};
 use serde::Deserialize;
+use support::{open_router, plain_router, request_once, required_router};
 use tower::{Layer, Service, service_fn};
+
+mod support;
 
 const ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
 const CUSTOM_SCOPES: &str = "https://my-apis/customScopes";
@@ -199,64 +201,12 @@ fn uncached_layer(validator: &Validator) -> AuthLayer {
     AuthLayer::new(validator.clone()).verified_token_cache(0)
 }
 
-/// One request to the open router, without credentials.
-fn open_once(router: &mut Router) {
-    let request = Request::get("/rooms/room_7/comments")
-        .body(Body::empty())
-        .expect("request");
-    let mut future = pin!(router.call(request));
-    let mut context = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
-            let response = result.expect("infallible");
-            assert_eq!(response.status(), 200, "the open route answers");
-            black_box(response);
-            return;
-        }
-    }
-}
-
-/// One request through an axum router: the future is polled with a no-op waker until it is done
-/// (nothing in it waits on I/O).
-fn router_once(router: &mut Router, header: &HeaderValue) {
-    let mut request = Request::get("/rooms/room_7/comments")
-        .body(Body::empty())
-        .expect("request");
-    request.headers_mut().insert(AUTHORIZATION, header.clone());
-    let mut future = pin!(router.call(request));
-    let mut context = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(result) = future.as_mut().poll(&mut context) {
-            let response = result.expect("infallible");
-            assert_eq!(response.status(), 200, "the router must accept the request");
-            black_box(response);
-            return;
-        }
-    }
-}
-
-/// The route without any authentication.
-fn open_router() -> Router {
-    async fn list() -> &'static str {
-        "[]"
-    }
-    Router::new().route("/rooms/{room}/comments", get(list))
-}
-
-/// The same route behind the layer, without and with `read:comments-in-{room}`.
+/// The route without and with `read:comments-in-{room}`, both behind the layer.
 fn routers(validator: &Validator) -> (Router, Router) {
-    async fn list() -> &'static str {
-        "[]"
-    }
-    let plain = open_router().layer(AuthLayer::new(validator.clone()));
-    let required = Router::new()
-        .route_requiring(
-            "/rooms/{room}/comments",
-            get(list),
-            scope!("read:comments-in-{room}"),
-        )
-        .layer(AuthLayer::new(validator.clone()));
-    (plain, required)
+    (
+        plain_router(AuthLayer::new(validator.clone())),
+        required_router(AuthLayer::new(validator.clone())),
+    )
 }
 
 fn name(algorithm: Algorithm) -> &'static str {
@@ -287,19 +237,19 @@ fn per_request(c: &mut Criterion) {
     let mut open = open_router();
     let (mut protected, _) = routers(&fixture.validator);
     let mut group = c.benchmark_group("open-vs-protected");
-    group.bench_function("open", |b| b.iter(|| open_once(&mut open)));
+    group.bench_function("open", |b| b.iter(|| request_once(&mut open, None)));
     group.bench_function("protected-cache-hit", |b| {
-        b.iter(|| router_once(&mut protected, &case.header))
+        b.iter(|| request_once(&mut protected, Some(&case.header)))
     });
     group.finish();
     let case = &fixture.cases[0];
     let (mut plain, mut required) = routers(&fixture.validator);
     let mut group = c.benchmark_group("scopes");
     group.bench_function("router", |b| {
-        b.iter(|| router_once(&mut plain, &case.header))
+        b.iter(|| request_once(&mut plain, Some(&case.header)))
     });
     group.bench_function("router+requirement", |b| {
-        b.iter(|| router_once(&mut required, &case.header))
+        b.iter(|| request_once(&mut required, Some(&case.header)))
     });
     group.finish();
 }
@@ -344,8 +294,8 @@ fn ratio_report() {
     let mut open = open_router();
     let (mut protected, _) = routers(&fixture.validator);
     let (open_median, protected_median) = interleaved_medians(
-        || open_once(&mut open),
-        || router_once(&mut protected, &case.header),
+        || request_once(&mut open, None),
+        || request_once(&mut protected, Some(&case.header)),
     );
     println!(
         "\nrequests/s of a protected route (cache hit) / the same route without auth: {:.2?} vs {:.2?} per request = ratio {:.3}",
@@ -357,8 +307,8 @@ fn ratio_report() {
     let case = &fixture.cases[0];
     let (mut plain, mut required) = routers(&fixture.validator);
     let (plain_median, required_median) = interleaved_medians(
-        || router_once(&mut plain, &case.header),
-        || router_once(&mut required, &case.header),
+        || request_once(&mut plain, Some(&case.header)),
+        || request_once(&mut required, Some(&case.header)),
     );
     println!(
         "\nrouter+requirement / router ({} token, 51 granted scopes): {:.2?} / {:.2?} = ratio {:.3}",
@@ -422,9 +372,11 @@ fn only(operation: &str) {
         "floor" => Box::new(|| floor(case)),
         "layer-uncached" => Box::new(|| layer_once(&mut uncached, &case.header)),
         "layer-cache-hit" => Box::new(|| layer_once(&mut cached, &case.header)),
-        "open" => Box::new(|| open_once(&mut open)),
-        "protected-cache-hit" | "router" => Box::new(|| router_once(&mut plain, &case.header)),
-        "router+requirement" => Box::new(|| router_once(&mut required, &case.header)),
+        "open" => Box::new(|| request_once(&mut open, None)),
+        "protected-cache-hit" | "router" => {
+            Box::new(|| request_once(&mut plain, Some(&case.header)))
+        }
+        "router+requirement" => Box::new(|| request_once(&mut required, Some(&case.header))),
         other => panic!("unknown operation {other}"),
     };
     // Warm-up: the first calls fill caches (the token cache, axum's route table).

@@ -29,7 +29,9 @@ fn scheme_of(credentials: &[u8]) -> Option<(Scheme, usize)> {
 ///
 /// `Ok(None)`: no credentials scopegate reads (no header, or another scheme such as `Basic`).
 /// The token is returned as written; its syntax is the token parser's business, so a bad
-/// token is 401 `invalid_token` rather than 400.
+/// token is 401 `invalid_token` rather than 400. The service reads [`presented`] and checks
+/// later, to look the token cache up first; this is the whole reading in one call.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn credentials(
     headers: &HeaderMap,
     max_token_bytes: usize,
