@@ -2,11 +2,10 @@
 //! understands. Nothing here trusts the token yet; it only refuses what is malformed. The claims
 //! are returned as bytes: what they mean is the validator's business.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 
 use super::algorithm::parse_algorithm;
+use super::base64url;
 use crate::error::ErrorKind;
 use crate::json::{Member, Members};
 use crate::syntax::is_valid_kid;
@@ -34,25 +33,26 @@ pub(crate) struct CompactToken {
 }
 
 fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
-    // The standard alphabet without padding; trailing bits must be zero (canonical encoding).
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| ErrorKind::MalformedToken)
+    // The URL-safe alphabet without padding; trailing bits must be zero (canonical encoding).
+    base64url::decode(segment.as_bytes()).map_err(|_| ErrorKind::MalformedToken)
 }
 
-/// The size cap and the three non-empty segments, before any decoding.
+/// The size cap and the three non-empty segments, before any decoding. The dots are found
+/// from both ends, so the payload, the longest segment, is not searched: a dot inside it is
+/// not base64url, and refused as malformed when it is decoded, as a fourth segment would be.
 fn split_compact(token: &str, max_len: usize) -> Result<[&str; 3], ErrorKind> {
     if token.len() > max_len {
         return Err(ErrorKind::TokenTooLong);
     }
-    let mut segments = token.split('.');
+    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+        return Err(ErrorKind::MalformedToken);
+    };
     match (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
+        token.get(..first),
+        token.get(first + 1..last),
+        token.get(last + 1..),
     ) {
-        (Some(header), Some(payload), Some(signature), None)
+        (Some(header), Some(payload), Some(signature))
             if !header.is_empty() && !payload.is_empty() && !signature.is_empty() =>
         {
             Ok([header, payload, signature])
@@ -152,6 +152,9 @@ fn classify_typ(typ: &str) -> TokenType {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn b64(json: &str) -> String {
