@@ -5,8 +5,8 @@
 # and with 2000 distinct tokens and the cache off (every request verifies a signature). The
 # server runs on one core, wrk on the other.
 #
-#   bash bench/http.sh            # 10 s per side
-#   SECONDS_PER_SIDE=30 bash bench/http.sh
+#   bash bench/http.sh            # 3 rounds of 10 s per side, medians
+#   ROUNDS=5 SECONDS_PER_SIDE=5 bash bench/http.sh
 #   BASELINE=d5cfde3 bash bench/http.sh   # also the rooms example as it was at that commit
 #
 # With BASELINE, that commit is checked out in a git worktree, its rooms example gets the few
@@ -93,20 +93,42 @@ run_side() {
   echo "$rps"
 }
 
-echo "GET /rooms/room_1/comments, server on core $server_core, wrk on core $client_core, ${duration}s each:" >&2
-open_rps=$(run_side "without authentication" "SCOPEGATE_NO_AUTH=1" bare)
-header_rps=$(run_side "without authentication, token sent" "SCOPEGATE_NO_AUTH=1")
-auth_rps=$(run_side "scopegate, one token repeated" "SCOPEGATE_UNUSED=1")
-distinct_rps=$(run_side "scopegate, 2000 tokens, cache off" "SCOPEGATE_TOKEN_CACHE_BYTES=0" distinct)
+rounds=${ROUNDS:-3}
+median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Each round runs every side once, so a slow spell of the machine falls on all of them; the
+# median of the rounds is reported.
+sides=(open header auth distinct)
+[ -z "$baseline_binary" ] || sides+=(then_one then_distinct)
+declare -A samples
+echo "GET /rooms/room_1/comments, server on core $server_core, wrk on core $client_core, $rounds rounds of ${duration}s:" >&2
+for round in $(seq 1 "$rounds"); do
+  echo "round $round" >&2
+  for side in "${sides[@]}"; do
+    case $side in
+      open) rps=$(run_side "without authentication" "SCOPEGATE_NO_AUTH=1" bare) ;;
+      header) rps=$(run_side "without authentication, token sent" "SCOPEGATE_NO_AUTH=1") ;;
+      auth) rps=$(run_side "scopegate, one token repeated" "SCOPEGATE_UNUSED=1") ;;
+      distinct) rps=$(run_side "scopegate, 2000 tokens, cache off" "SCOPEGATE_TOKEN_CACHE_BYTES=0" distinct) ;;
+      then_one) rps=$(run_side "at $BASELINE, one token repeated" "SCOPEGATE_UNUSED=1" "" "$baseline_binary") ;;
+      then_distinct) rps=$(run_side "at $BASELINE, 2000 tokens" "SCOPEGATE_UNUSED=1" distinct "$baseline_binary") ;;
+    esac
+    samples[$side]="${samples[$side]:-} $rps"
+  done
+done
+declare -A med
+echo "medians:"
+for side in "${sides[@]}"; do
+  med[$side]=$(echo ${samples[$side]} | median)
+  printf '  %-14s %12s req/s\n' "$side" "${med[$side]}"
+done
 if [ -n "$baseline_binary" ]; then
-  then_one_rps=$(run_side "at $BASELINE, one token repeated" "SCOPEGATE_UNUSED=1" "" "$baseline_binary")
-  then_distinct_rps=$(run_side "at $BASELINE, 2000 tokens" "SCOPEGATE_UNUSED=1" distinct "$baseline_binary")
-  awk -v a="$auth_rps" -v d="$distinct_rps" -v ta="$then_one_rps" -v td="$then_distinct_rps" -v b="$BASELINE" 'BEGIN {
+  awk -v a="${med[auth]}" -v d="${med[distinct]}" -v ta="${med[then_one]}" -v td="${med[then_distinct]}" -v b="$BASELINE" 'BEGIN {
     printf "one token repeated, now / at %s: %.2f\n", b, a / ta
     printf "2000 tokens (cache off now), now / at %s: %.2f\n", b, d / td
   }'
 fi
-awk -v a="$auth_rps" -v d="$distinct_rps" -v o="$open_rps" -v h="$header_rps" 'BEGIN {
+awk -v a="${med[auth]}" -v d="${med[distinct]}" -v o="${med[open]}" -v h="${med[header]}" 'BEGIN {
   printf "ratio one token repeated / open: %.3f (/ open with the token sent: %.3f)\n", a / o, a / h
   printf "ratio 2000 tokens, cache off / open: %.3f (/ open with the token sent: %.3f)\n", d / o, d / h
 }'

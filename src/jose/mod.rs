@@ -2,7 +2,7 @@
 //! whether a token is accepted; it refuses what is malformed and describes the rest.
 
 mod algorithm;
-mod base64url;
+pub(crate) mod base64url;
 mod compact;
 mod jwk;
 mod material;
