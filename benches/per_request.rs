@@ -30,15 +30,14 @@ use criterion::{Criterion, criterion_group};
 use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
 use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
 use scopegate::testing::{TEST_AUDIENCE, TestIssuer};
-use scopegate::{Algorithm, AuthLayer, ScopeSource, Validator};
+use scopegate::{Algorithm, AuthLayer, Validator};
 use serde::Deserialize;
-use support::{open_router, plain_router, request_once, required_router};
+use support::{CUSTOM_SCOPES, open_router, plain_router, request_once, required_router};
 use tower::{Layer, Service, service_fn};
 
 mod support;
 
 const ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
-const CUSTOM_SCOPES: &str = "https://my-apis/customScopes";
 
 /// What the floor decodes: the registered claims the layer also reads.
 #[derive(Deserialize)]
@@ -103,22 +102,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let issuer = runtime.block_on(TestIssuer::start()).expect("test issuer");
-    let day = Duration::from_secs(24 * 60 * 60);
-    let validator = issuer
-        .validator()
-        // No background refresh may start during the measurement.
-        .jwks_default_lifetime(day)
-        .jwks_lifetime_bounds(day, day)
-        .scope_source(ScopeSource::claim(CUSTOM_SCOPES))
-        .build()
-        .expect("validator");
-    runtime.block_on(validator.ready()).expect("keys fetched");
+    let (runtime, issuer, validator) = support::issuer_and_validator();
 
     let cases = ALGORITHMS
         .iter()

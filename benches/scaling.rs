@@ -17,14 +17,12 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use http::HeaderValue;
-use scopegate::testing::TestIssuer;
-use scopegate::{AuthLayer, ScopeSource};
+use scopegate::AuthLayer;
 use serde_json::json;
-use support::{open_router, request_once, required_router};
+use support::{CUSTOM_SCOPES, open_router, request_once, required_router};
 
 mod support;
 
-const CUSTOM_SCOPES: &str = "https://my-apis/customScopes";
 const ROUNDS: usize = 5;
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -79,22 +77,8 @@ fn main() {
     let duration = Duration::from_secs(seconds);
     let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let issuer = runtime.block_on(TestIssuer::start()).expect("test issuer");
-    let day = Duration::from_secs(24 * 60 * 60);
-    let validator = issuer
-        .validator()
-        // No background refresh may start during the measurement.
-        .jwks_default_lifetime(day)
-        .jwks_lifetime_bounds(day, day)
-        .scope_source(ScopeSource::claim(CUSTOM_SCOPES))
-        .build()
-        .expect("validator");
-    runtime.block_on(validator.ready()).expect("keys fetched");
+    // The runtime serves the issuer's keys; it lives until the end of the measurement.
+    let (_runtime, issuer, validator) = support::issuer_and_validator();
 
     let bearer =
         |token: String| Some(HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));

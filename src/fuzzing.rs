@@ -119,7 +119,9 @@ pub fn compact_token(data: &[u8]) {
         use base64::Engine as _;
         assert_eq!(
             jose::base64url::decode(piece).ok(),
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(piece).ok()
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(piece)
+                .ok()
         );
     }
     let max = DEFAULT_MAX_TOKEN_BYTES;

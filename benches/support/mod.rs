@@ -8,13 +8,40 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use http::{HeaderValue, Request, header::AUTHORIZATION};
-use scopegate::{AuthLayer, RouterExt, scope};
+use scopegate::testing::TestIssuer;
+use scopegate::{AuthLayer, RouterExt, ScopeSource, Validator, scope};
 use tower::Service;
+
+/// The custom claim the benches' tokens carry per-room scopes in (seed 002's Auth0 Action).
+pub const CUSTOM_SCOPES: &str = "https://my-apis/customScopes";
+
+/// A runtime serving the test issuer, and a validator of its tokens (scopes also read from
+/// [`CUSTOM_SCOPES`]) with the keys fetched. Keep the runtime and the issuer alive while
+/// measuring; no background key refresh starts within a day.
+pub fn issuer_and_validator() -> (tokio::runtime::Runtime, TestIssuer, Validator) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let issuer = runtime.block_on(TestIssuer::start()).expect("test issuer");
+    let day = Duration::from_secs(24 * 60 * 60);
+    let validator = issuer
+        .validator()
+        .jwks_default_lifetime(day)
+        .jwks_lifetime_bounds(day, day)
+        .scope_source(ScopeSource::claim(CUSTOM_SCOPES))
+        .build()
+        .expect("validator");
+    runtime.block_on(validator.ready()).expect("keys fetched");
+    (runtime, issuer, validator)
+}
 
 /// The route every router here serves.
 pub const PATH: &str = "/rooms/room_7/comments";

@@ -8,7 +8,7 @@ use crate::grant::{ParamValue, is_bindable};
 ///
 /// Read on every request that has a requirement: the names, values and route are copied into
 /// one string, and up to [`INLINE_PAIRS`] pairs are indexed without a second allocation.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct PathValues {
     /// The route, then each name and its value, back to back.
     text: String,
@@ -17,6 +17,16 @@ pub(crate) struct PathValues {
     /// A value was not UTF-8: nothing can bind, and the request is refused like any unsafe
     /// value.
     invalid_utf8: bool,
+}
+
+impl std::fmt::Debug for PathValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PathValues")
+            .field("pairs", &self.iter().collect::<Vec<_>>())
+            .field("invalid_utf8", &self.invalid_utf8)
+            .field("route", &self.route())
+            .finish()
+    }
 }
 
 /// Routes rarely have more path parameters than this.

@@ -150,7 +150,8 @@ impl Requirement {
     }
 
     /// A check of your own over the verified token, named for logs and `Display`. It must not
-    /// panic; it decides on the verified token alone.
+    /// panic; it decides on the verified token alone, and may be called more than once for one
+    /// request (a requirement that does not hold is evaluated again to name what is missing).
     ///
     /// ```
     /// use scopegate::Requirement;
@@ -179,7 +180,7 @@ impl Requirement {
     /// The token must come from the issuer the API assigns to the tenant named by the path
     /// `parameter`: with one identity-provider tenant per customer, a token of customer A's
     /// issuer never opens customer B's `/orgs/{org}/...`, whatever scopes it carries. An unknown
-    /// tenant (`None`) never holds.
+    /// tenant (`None`) never holds. `issuer_of` may be called more than once for one request.
     ///
     /// ```
     /// use std::collections::HashMap;

@@ -9,6 +9,7 @@ use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::jose::unverified_payload;
 use crate::json;
 use crate::jwks::KeyStatus;
+use crate::observe;
 use crate::principal::Authenticated;
 
 /// The issuers an API accepts: one [`Validator`] per issuer, chosen by the token's `iss` before
@@ -208,7 +209,8 @@ impl Issuers {
     }
 
     /// The token cache's answer for these exact bytes, re-checked; `None` when it holds no
-    /// such token (or is off).
+    /// such token (or is off). Counts hits only: [`validate_missed`](Self::validate_missed)
+    /// counts the miss if the token is then validated.
     pub(crate) fn cached(&self, token: &[u8]) -> Option<Result<Authenticated, ErrorKind>> {
         self.inner.tokens.as_ref()?.get(token)
     }
@@ -216,9 +218,18 @@ impl Issuers {
     /// A token seen before is answered from the token cache (re-checked); any other is
     /// validated by its issuer's validator and, once verified, remembered.
     pub(crate) fn validate_cached(&self, token: &str) -> Outcome {
+        match self.cached(token.as_bytes()) {
+            Some(known) => Outcome::Done(known),
+            None => self.validate_missed(token),
+        }
+    }
+
+    /// Validates in full a token [`cached`](Self::cached) did not answer for, and remembers it
+    /// once verified.
+    pub(crate) fn validate_missed(&self, token: &str) -> Outcome {
         let cache = self.inner.tokens.as_ref();
-        if let Some(known) = cache.and_then(|cache| cache.get(token.as_bytes())) {
-            return Outcome::Done(known);
+        if cache.is_some() {
+            observe::token_cache_miss();
         }
         let validator = match self.select(token) {
             Ok(validator) => validator,

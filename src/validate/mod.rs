@@ -12,5 +12,5 @@ pub(crate) use backend::verify_signature;
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, ValidatorBuilder};
 pub use issuers::Issuers;
 pub use token_cache::DEFAULT_TOKEN_CACHE_BYTES;
-pub(crate) use validator::Outcome;
 pub use validator::Validator;
+pub(crate) use validator::{Outcome, PendingValidation};

@@ -155,12 +155,10 @@ impl TokenCache {
 
     /// The principal for `token` if it was verified before and still holds, or the refusal
     /// that time brought (`Expired`, say). `None`: not cached, or its key has changed; the
-    /// caller validates it in full.
+    /// caller validates it in full, and counts the miss then (a header refused before that is
+    /// no lookup of a token).
     pub(crate) fn get(&self, token: &[u8]) -> Option<Result<Authenticated, ErrorKind>> {
-        let Some(verified) = self.entries.get(&Lookup(token)) else {
-            observe::token_cache_miss();
-            return None;
-        };
+        let verified = self.entries.get(&Lookup(token))?;
         match verified.validator.recheck(&verified.auth) {
             Recheck::Valid => {
                 observe::token_cache_hit();
@@ -172,7 +170,6 @@ impl TokenCache {
                 Some(Err(kind))
             }
             Recheck::KeyChanged => {
-                observe::token_cache_miss();
                 self.entries.remove(&Lookup(token));
                 None
             }

@@ -232,6 +232,30 @@ async fn the_token_cache_counts_hits_misses_and_evictions() {
     assert!(value(&counts, "scopegate_token_cache_evictions_total{}") > 0.0);
 }
 
+/// Through the layer, the header's token is looked up once; a miss is counted once, when the
+/// token is validated, and a header refused before any validation counts nothing.
+#[tokio::test]
+async fn the_layer_counts_one_lookup_per_token_and_none_for_a_refused_header() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _recording = metrics::set_default_local_recorder(&recorder);
+
+    let issuer = TestIssuer::start().await.unwrap();
+    let app = app(issuer.validator().build().unwrap());
+    let token = issuer.token().sign();
+    assert_eq!(send(&app, &token).await.status, StatusCode::OK);
+    assert_eq!(send(&app, &token).await.status, StatusCode::OK);
+    let fresh = issuer.token().subject("someone-else").sign();
+    let joined = format!("Bearer {fresh},x");
+    assert_eq!(
+        send_with(&app, "/me", &[&joined]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let counts = recorded(&snapshotter);
+    assert_eq!(value(&counts, "scopegate_token_cache_misses_total{}"), 1.0);
+    assert_eq!(value(&counts, "scopegate_token_cache_hits_total{}"), 1.0);
+}
+
 /// Grants `read:comments-in-<room>`, or fails for the room `down`; counts calls.
 #[derive(Clone, Default)]
 struct Rooms(Arc<AtomicUsize>);

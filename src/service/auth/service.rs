@@ -19,7 +19,7 @@ use crate::service::credentials::{
     Credentials, Presented, dpop_proof, presented, presented_scheme,
 };
 use crate::service::rejection::OnRejection;
-use crate::validate::{Issuers, Outcome};
+use crate::validate::{Issuers, Outcome, PendingValidation};
 
 /// The service made by [`AuthLayer`](crate::AuthLayer).
 #[derive(Debug)]
@@ -100,14 +100,16 @@ where
             Err(kind) => return refuse(kind, presented_scheme(request.headers())),
         };
         // A bearer token seen before is found by its bytes, before they are scanned.
-        if let Some(Presented {
-            scheme: Scheme::Bearer,
-            token,
-        }) = presented
-            && let Some(known) = state.issuers.cached(token)
-        {
-            return self.bearer_validated(request, known);
-        }
+        let looked_up = match presented {
+            Some(Presented {
+                scheme: Scheme::Bearer,
+                token,
+            }) => match state.issuers.cached(token) {
+                Some(known) => return self.bearer_validated(request, known),
+                None => true,
+            },
+            _ => false,
+        };
         let found = presented
             .map(Presented::checked)
             .transpose()
@@ -154,16 +156,14 @@ where
                 };
                 Box::pin(check.validate(state.issuers.clone(), dpop.clone()))
             }
+            // The header's token was looked up above; one from another source was not.
+            _ if looked_up => match state.issuers.validate_missed(credentials.token) {
+                Outcome::Done(validated) => return self.bearer_validated(request, validated),
+                Outcome::AwaitKeys(pending) => Self::awaiting_keys(pending, state),
+            },
             _ => match state.issuers.validate_cached(credentials.token) {
                 Outcome::Done(validated) => return self.bearer_validated(request, validated),
-                Outcome::AwaitKeys(pending) => {
-                    let rules = state.bearer_rules();
-                    Box::pin(async move {
-                        let auth = pending.finish().await?;
-                        bearer_allowed(&auth, rules)?;
-                        Ok(auth)
-                    })
-                }
+                Outcome::AwaitKeys(pending) => Self::awaiting_keys(pending, state),
             },
         };
         // The ready service goes into the future; a clone stays for the next call.
@@ -174,6 +174,19 @@ where
 }
 
 impl<S, R> AuthService<S, R> {
+    /// A bearer token's validation once its issuer's keys are fetched.
+    fn awaiting_keys(
+        pending: Box<PendingValidation>,
+        state: &LayerState<R>,
+    ) -> BoxFuture<'static, Result<Authenticated, ErrorKind>> {
+        let rules = state.bearer_rules();
+        Box::pin(async move {
+            let auth = pending.finish().await?;
+            bearer_allowed(&auth, rules)?;
+            Ok(auth)
+        })
+    }
+
     /// Lets a request with a validated bearer token through, or refuses it.
     fn bearer_validated<ReqBody, ResBody>(
         &mut self,
