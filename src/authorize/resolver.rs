@@ -1,4 +1,8 @@
 //! Grants held by the API's own services, looked up only when a requirement needs them.
+//!
+//! Over 400 lines because the cache, its single-flight calls, the per-principal budget and
+//! the eviction order share one lock and one state; split apart, each would reach into the
+//! others' fields.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
