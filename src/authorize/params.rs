@@ -131,21 +131,17 @@ impl PathValues {
         }
     }
 
-    /// Sets `name` to `value`, replacing every value it had.
+    /// Sets `name` to `value`, replacing every value it had. The replaced text stays in the
+    /// string, unindexed: only `Access::with_param` sets values, a few times per request.
     pub(crate) fn set(&mut self, name: &str, value: &str) {
-        let kept: Vec<(String, String)> = self
-            .iter()
-            .filter(|(key, _)| *key != name)
-            .map(|(key, value)| (key.to_owned(), value.to_owned()))
-            .collect();
-        let route = self.route().map(str::to_owned);
-        let kept = kept
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str()));
-        *self = PathValues {
-            invalid_utf8: self.invalid_utf8,
-            ..PathValues::new(kept.chain([(name, value)]), route.as_deref())
-        };
+        let mut kept = Pairs::default();
+        for pair in self.pairs.iter() {
+            if self.text.get(pair.start..pair.split) != Some(name) {
+                kept.push(*pair);
+            }
+        }
+        self.pairs = kept;
+        self.push(name, value);
     }
 
     /// Only the values a requirement can bind: the names it uses, with values that pass the

@@ -90,9 +90,17 @@ pub(crate) fn presented(
             kind
         })
     };
+    // Not scopegate's scheme: nothing to read, unless credentials follow a comma.
+    let not_ours = || {
+        if comma_joined(bytes) {
+            Err(ErrorKind::CommaJoinedCredentials)
+        } else {
+            Ok(None)
+        }
+    };
     let Some((scheme, name_len)) = scheme_of(bytes) else {
         // Credentials behind a comma, whatever comes first ("Basic x, Bearer y").
-        return refuse_or_none(comma_joined(bytes));
+        return not_ours();
     };
     let rest = &bytes[name_len..];
     match rest.first() {
@@ -102,7 +110,7 @@ pub(crate) fn presented(
         // RFC 6750 allows only spaces between scheme and token.
         Some(b'\t') => return refuse(ErrorKind::MalformedAuthorizationHeader),
         // "Bearerfoo": some other scheme.
-        Some(_) => return refuse_or_none(comma_joined(bytes)),
+        Some(_) => return not_ours(),
     }
     // `1*SP` only: a tab after the spaces stays in the token, which then fails to parse.
     let start = rest
@@ -128,14 +136,6 @@ fn comma_joined(header: &[u8]) -> bool {
             .split(|byte| *byte == b',')
             .skip(1)
             .any(|piece| scheme_of(piece.trim_ascii_start()).is_some())
-}
-
-fn refuse_or_none<T>(comma_joined: bool) -> Result<Option<T>, ErrorKind> {
-    if comma_joined {
-        Err(ErrorKind::CommaJoinedCredentials)
-    } else {
-        Ok(None)
-    }
 }
 
 /// The scheme the request's one `Authorization` header names (`DPoP`, `DPoP abc,d`), even

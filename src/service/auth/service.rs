@@ -156,15 +156,18 @@ where
                 };
                 Box::pin(check.validate(state.issuers.clone(), dpop.clone()))
             }
-            // The header's token was looked up above; one from another source was not.
-            _ if looked_up => match state.issuers.validate_missed(credentials.token) {
-                Outcome::Done(validated) => return self.bearer_validated(request, validated),
-                Outcome::AwaitKeys(pending) => Self::awaiting_keys(pending, state),
-            },
-            _ => match state.issuers.validate_cached(credentials.token) {
-                Outcome::Done(validated) => return self.bearer_validated(request, validated),
-                Outcome::AwaitKeys(pending) => Self::awaiting_keys(pending, state),
-            },
+            _ => {
+                // The header's token was looked up above; one from another source was not.
+                let outcome = if looked_up {
+                    state.issuers.validate_missed(credentials.token)
+                } else {
+                    state.issuers.validate_cached(credentials.token)
+                };
+                match outcome {
+                    Outcome::Done(validated) => return self.bearer_validated(request, validated),
+                    Outcome::AwaitKeys(pending) => Self::awaiting_keys(pending, state),
+                }
+            }
         };
         // The ready service goes into the future; a clone stays for the next call.
         let clone = self.inner.clone();
