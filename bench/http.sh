@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Requests/s of the rooms example over HTTP on loopback, GET /rooms/room_1/comments, measured in
 # one run: without authentication (without a token, and with the same token sent but not read,
-# which shows what receiving a kilobyte of header costs); with one token repeated (the verified-token cache's case);
+# which shows what receiving a kilobyte of header costs; and behind two layers that do nothing,
+# placed where the requirement's and the AuthLayer's are, which shows what axum's layering
+# costs any middleware); with one token repeated (the verified-token cache's case);
 # and with 2000 distinct tokens and the cache off (every request verifies a signature). The
 # server runs on one core, wrk on the other.
 #
@@ -98,7 +100,7 @@ median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1
 
 # Each round runs every side once, so a slow spell of the machine falls on all of them; the
 # median of the rounds is reported.
-sides=(open header auth distinct)
+sides=(open header layered auth distinct)
 [ -z "$baseline_binary" ] || sides+=(then_one then_distinct)
 declare -A samples
 echo "GET /rooms/room_1/comments, server on core $server_core, wrk on core $client_core, $rounds rounds of ${duration}s:" >&2
@@ -108,6 +110,7 @@ for round in $(seq 1 "$rounds"); do
     case $side in
       open) rps=$(run_side "without authentication" "SCOPEGATE_NO_AUTH=1" bare) ;;
       header) rps=$(run_side "without authentication, token sent" "SCOPEGATE_NO_AUTH=1") ;;
+      layered) rps=$(run_side "two do-nothing layers, token sent" "SCOPEGATE_NO_AUTH=layered") ;;
       auth) rps=$(run_side "scopegate, one token repeated" "SCOPEGATE_UNUSED=1") ;;
       distinct) rps=$(run_side "scopegate, 2000 tokens, cache off" "SCOPEGATE_TOKEN_CACHE_BYTES=0" distinct) ;;
       then_one) rps=$(run_side "at $BASELINE, one token repeated" "SCOPEGATE_UNUSED=1" "" "$baseline_binary") ;;
@@ -128,7 +131,8 @@ if [ -n "$baseline_binary" ]; then
     printf "2000 tokens (cache off now), now / at %s: %.2f\n", b, d / td
   }'
 fi
-awk -v a="${med[auth]}" -v d="${med[distinct]}" -v o="${med[open]}" -v h="${med[header]}" 'BEGIN {
+awk -v a="${med[auth]}" -v d="${med[distinct]}" -v o="${med[open]}" -v h="${med[header]}" -v l="${med[layered]}" 'BEGIN {
   printf "ratio one token repeated / open: %.3f (/ open with the token sent: %.3f)\n", a / o, a / h
+  printf "ratio one token repeated / two do-nothing layers, token sent: %.3f\n", a / l
   printf "ratio 2000 tokens, cache off / open: %.3f (/ open with the token sent: %.3f)\n", d / o, d / h
 }'

@@ -138,6 +138,7 @@ mod principal;
 #[cfg(feature = "axum")]
 mod router;
 mod service;
+mod short_text;
 mod syntax;
 mod validate;
 

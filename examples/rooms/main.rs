@@ -15,7 +15,7 @@
 //! | SCOPEGATE_AUDIENCE | the audience this API accepts | required with SCOPEGATE_ISSUER |
 //! | SCOPEGATE_JWKS_URL | fetch keys here instead of discovery | from discovery |
 //! | SCOPEGATE_ADDR | listen address | 127.0.0.1:3000 |
-//! | SCOPEGATE_NO_AUTH | set: the same routes without authentication (the load script's baseline) | unset |
+//! | SCOPEGATE_NO_AUTH | set: the same routes without authentication (the load script's baseline); `layered`: and behind two layers that do nothing, where scopegate's two are | unset |
 //! | SCOPEGATE_MAX_TOKEN_BYTES | the longest token accepted | 8192 |
 //! | SCOPEGATE_TOKEN_CACHE_BYTES | the verified-token cache's bound; 0 turns it off | 16 MiB |
 //! | SCOPEGATE_TOKENS_FILE | with the dev issuer: write 2000 distinct tokens there (load script) | unset |
@@ -124,18 +124,31 @@ async fn main() -> Result<(), Error> {
     // Every refusal, the layer's and the requirements', as RFC 9457 problem details.
     let protected = protected.layer(config::auth_layer(&trust, &public_url)?);
     let openapi = Json(config::openapi(&trust, &security)?);
-    let app = if std::env::var_os("SCOPEGATE_NO_AUTH").is_some() {
-        // The baseline of `bench/http.sh`: the same handlers, without authentication.
-        Router::new()
-            .route(
-                "/rooms/{room}/comments",
-                get(list_comments).post(add_comment),
-            )
-            .route("/rooms/{room}/comments/{id}", delete(delete_comment))
-            .route("/orgs/{org}/invoices", get(list_invoices))
-            .route("/rooms/{room}/settings", put(update_settings))
-    } else {
-        protected
+    let app = match std::env::var("SCOPEGATE_NO_AUTH").ok() {
+        None => protected,
+        // The baselines of `bench/http.sh`: the same handlers, without authentication; and
+        // behind two layers that do nothing, where the requirement's and the AuthLayer's are,
+        // which shows what axum's layering costs any middleware.
+        Some(how) => {
+            let layered = how == "layered";
+            let nothing = || tower::util::MapRequestLayer::new(std::convert::identity::<Request>);
+            let wrap = |methods: axum::routing::MethodRouter| {
+                if layered {
+                    methods.layer(nothing())
+                } else {
+                    methods
+                }
+            };
+            let open = Router::new()
+                .route(
+                    "/rooms/{room}/comments",
+                    wrap(get(list_comments).post(add_comment)),
+                )
+                .route("/rooms/{room}/comments/{id}", wrap(delete(delete_comment)))
+                .route("/orgs/{org}/invoices", wrap(get(list_invoices)))
+                .route("/rooms/{room}/settings", wrap(put(update_settings)));
+            if layered { open.layer(nothing()) } else { open }
+        }
     };
     // Operations, outside the layer: liveness never depends on tokens or keys; readiness
     // waits for every issuer's keys; metrics in the Prometheus text format.

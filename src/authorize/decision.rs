@@ -61,7 +61,12 @@ pub(crate) fn decide(
     params: &PathValues,
     policy: &AccessPolicy,
 ) -> Decision {
-    let now = policy.now();
+    // Only step-up requirements read the clock; the others are decided without it.
+    let now = if requirement.reads_clock() {
+        policy.now()
+    } else {
+        Now::NOT_READ
+    };
     let denial = match requirement.check(auth, &|scope| auth.grants(scope), params, now) {
         Ok(()) => return Decision::Allowed,
         Err(denial) => denial,

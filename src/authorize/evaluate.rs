@@ -423,6 +423,24 @@ mod tests {
     }
 
     #[test]
+    fn only_step_ups_read_the_clock_and_one_decided_without_it_is_refused() {
+        assert!(!scope("read:{room}").reads_clock());
+        assert!(
+            !Requirement::all_of([scope("a"), Requirement::claim_is("org", "o")]).reads_clock()
+        );
+        let nested =
+            Requirement::any_of([scope("b"), Requirement::all_of([scope("a"), recent(60)])]);
+        assert!(nested.reads_clock());
+        assert!(mfa().reads_clock());
+        // Were a step-up ever decided at `NOT_READ`, its `max_age` would refuse, not pass.
+        let auth = Authenticated::new(VerifiedToken::for_tests(r#"{"auth_time":1000000}"#));
+        let granted = |_: &str| true;
+        let decided = |now| recent(300).check(&auth, &granted, &PathValues::default(), now);
+        assert_eq!(decided(NOW), Ok(()));
+        assert!(decided(Now::NOT_READ).is_err());
+    }
+
+    #[test]
     fn auth_time_rules() {
         let requirement = recent(300);
         let at = |auth_time: &str| {

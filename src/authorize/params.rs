@@ -1,17 +1,19 @@
 //! The matched route's path values, as the handler's `Path` extractor sees them.
 
 use crate::grant::{ParamValue, is_bindable};
+use crate::short_text::ShortText;
 
 /// Percent-decoded path values of the matched route, in route order, and the route pattern
 /// (for logs). A name may occur twice when routers are nested (`/orgs/{id}` around
 /// `/invoices/{id}`); such a name never binds.
 ///
 /// Read on every request that has a requirement: the names, values and route are copied into
-/// one string, and up to [`INLINE_PAIRS`] pairs are indexed without a second allocation.
+/// one text, inline up to [`INLINE_TEXT`] bytes, and up to [`INLINE_PAIRS`] pairs are indexed
+/// inline too: a usual route's values allocate nothing.
 #[derive(Clone, Default)]
 pub(crate) struct PathValues {
     /// The route, then each name and its value, back to back.
-    text: String,
+    text: ShortText<INLINE_TEXT>,
     route_len: Option<usize>,
     pairs: Pairs,
     /// A value was not UTF-8: nothing can bind, and the request is refused like any unsafe
@@ -31,6 +33,9 @@ impl std::fmt::Debug for PathValues {
 
 /// Routes rarely have more path parameters than this.
 const INLINE_PAIRS: usize = 4;
+
+/// A route pattern with two short values fits (`/rooms/{room}/comments/{id}`, 27 bytes).
+const INLINE_TEXT: usize = 80;
 
 /// A name at `text[start..split]` with its value at `text[split..end]`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,19 +73,10 @@ impl Pairs {
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 impl PathValues {
     pub(crate) fn new<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         route: Option<&str>,
     ) -> Self {
-        let len = route.map_or(0, str::len)
-            + pairs
-                .clone()
-                .into_iter()
-                .map(|(name, value)| name.len() + value.len())
-                .sum::<usize>();
-        let mut values = PathValues {
-            text: String::with_capacity(len),
-            ..PathValues::default()
-        };
+        let mut values = PathValues::default();
         if let Some(route) = route {
             values.text.push_str(route);
             values.route_len = Some(route.len());
@@ -123,9 +119,17 @@ impl PathValues {
         if self.invalid_utf8 {
             return ParamValue::Unusable;
         }
-        let mut found = self.iter().filter(|(key, _)| *key == name);
-        match (found.next(), found.next()) {
-            (Some((_, value)), None) => ParamValue::Value(value),
+        // Names compared as bytes; only the one value found is read as text.
+        let text = self.text.as_bytes();
+        let mut named = self
+            .pairs
+            .iter()
+            .filter(|pair| text.get(pair.start..pair.split) == Some(name.as_bytes()));
+        match (named.next(), named.next()) {
+            (Some(pair), None) => match self.text.get(pair.split..pair.end) {
+                Some(value) => ParamValue::Value(value),
+                None => ParamValue::Unusable,
+            },
             (Some(_), Some(_)) => ParamValue::Ambiguous,
             (None, _) => ParamValue::Missing,
         }
@@ -136,7 +140,7 @@ impl PathValues {
     pub(crate) fn set(&mut self, name: &str, value: &str) {
         let mut kept = Pairs::default();
         for pair in self.pairs.iter() {
-            if self.text.get(pair.start..pair.split) != Some(name) {
+            if self.text.as_bytes().get(pair.start..pair.split) != Some(name.as_bytes()) {
                 kept.push(*pair);
             }
         }
@@ -156,7 +160,7 @@ impl PathValues {
 
     /// The matched route's pattern (`/rooms/{room}`), when known.
     pub(crate) fn route(&self) -> Option<&str> {
-        self.text.get(..self.route_len?)
+        self.text.get(0..self.route_len?)
     }
 }
 

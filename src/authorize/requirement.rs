@@ -93,6 +93,22 @@ impl Requirement {
         &self.0
     }
 
+    /// Whether deciding this reads the clock: only a step-up's `max_age` does.
+    pub(super) fn reads_clock(&self) -> bool {
+        match self.node() {
+            Node::StepUp(_) => true,
+            Node::AllOf(all) | Node::AnyOf(all) => all.iter().any(Requirement::reads_clock),
+            // Listed one by one: a new kind of requirement must say whether it reads the clock.
+            Node::Scope(_)
+            | Node::ClaimEqualsParam { .. }
+            | Node::ClaimIs { .. }
+            | Node::ClaimContains { .. }
+            | Node::IssuedBy(_)
+            | Node::TenantIssuer { .. }
+            | Node::Predicate { .. } => false,
+        }
+    }
+
     /// The token must grant the scope this template binds to: literal text with parameters
     /// `{name}` (or `:name`), see the README's template grammar.
     pub fn scope(template: &str) -> Result<Requirement, TemplateError> {

@@ -142,6 +142,15 @@ pub(crate) struct Now {
     pub(crate) leeway: i64,
 }
 
+impl Now {
+    /// For a requirement that never reads the clock: the end of time, at which any `max_age`
+    /// has passed, so that a step-up mistakenly decided at it is refused, not let through.
+    pub(crate) const NOT_READ: Now = Now {
+        seconds: i64::MAX,
+        leeway: 0,
+    };
+}
+
 /// A checked step-up requirement.
 pub(crate) struct Authentication {
     acr_values: Option<Box<[Box<str>]>>,

@@ -4,7 +4,6 @@
 mod policy;
 mod roles;
 mod set;
-mod short_scope;
 mod source;
 mod template;
 

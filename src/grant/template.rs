@@ -22,7 +22,7 @@
 
 use std::fmt;
 
-use super::short_scope::{ScopeWriter, ShortScope};
+use crate::short_text::ShortText;
 use crate::syntax::is_scope_char;
 
 /// Why a scope template was refused.
@@ -389,7 +389,7 @@ impl ScopeTemplate {
         value_of: impl Fn(&str) -> ParamValue<'v>,
     ) -> Result<String, BindError> {
         let mut scope = String::with_capacity(self.source.len() + 32);
-        self.bind_into(value_of, &mut scope)?;
+        self.bind_into(value_of, |piece| scope.push_str(piece))?;
         Ok(scope)
     }
 
@@ -400,8 +400,9 @@ impl ScopeTemplate {
         value_of: impl Fn(&str) -> ParamValue<'v>,
         use_scope: impl FnOnce(&str) -> R,
     ) -> Result<R, BindError> {
-        let mut scope = ShortScope::new();
-        self.bind_into(value_of, &mut scope)?;
+        // Most bound scopes are a verb, a noun and an id.
+        let mut scope = ShortText::<128>::default();
+        self.bind_into(value_of, |piece| scope.push_str(piece))?;
         // Only pieces of `&str` were written; a failure here would be a bug, refused closed.
         let scope = scope.as_str().ok_or(BindError::RefusedValue)?;
         Ok(use_scope(scope))
@@ -410,7 +411,7 @@ impl ScopeTemplate {
     fn bind_into<'v>(
         &self,
         value_of: impl Fn(&str) -> ParamValue<'v>,
-        scope: &mut impl ScopeWriter,
+        mut push: impl FnMut(&str),
     ) -> Result<(), BindError> {
         // The previous parameter's value, and the literal since it.
         let mut previous: Option<&str> = None;
@@ -418,7 +419,7 @@ impl ScopeTemplate {
         for segment in &self.segments {
             match segment {
                 Segment::Literal(text) => {
-                    scope.push(text);
+                    push(text);
                     separator = Some(text);
                 }
                 Segment::Parameter(name) => {
@@ -440,7 +441,7 @@ impl ScopeTemplate {
                     {
                         return Err(BindError::RefusedValue);
                     }
-                    scope.push(value);
+                    push(value);
                     previous = Some(value);
                     separator = None;
                 }

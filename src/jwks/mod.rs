@@ -15,7 +15,7 @@ mod fetch;
 
 pub use crate::boxed::BoxFuture;
 pub use cache::KeyStatus;
-pub(crate) use cache::{CachePolicy, Immediate, KeyCache, Remote};
+pub(crate) use cache::{CachePolicy, Immediate, KeyCache, KeySeenIn, Remote};
 pub(crate) use error::KeyError;
 pub use failure::{FetchError, FetchErrorKind};
 #[cfg(feature = "reqwest")]

@@ -14,14 +14,15 @@
 //! once passes through, which a hand-written LRU would let the flood evict.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
-use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
+use quick_cache::{Equivalent, Lifecycle, Weighter};
 
 use super::validator::{Recheck, Validator};
 use crate::error::ErrorKind;
+use crate::jwks::KeySeenIn;
 use crate::observe;
 use crate::principal::Authenticated;
 
@@ -35,6 +36,8 @@ const ENTRY_OVERHEAD: u64 = 512;
 pub(crate) struct Verified {
     pub(crate) auth: Authenticated,
     pub(crate) validator: Validator,
+    /// The key set its key was last found in.
+    key_seen_in: KeySeenIn,
     weight: u64,
 }
 
@@ -43,7 +46,59 @@ pub(crate) struct Verified {
 const HASHED_TAIL: usize = 32;
 
 fn hash_tail<H: Hasher>(bytes: &[u8], state: &mut H) {
-    bytes[bytes.len().saturating_sub(HASHED_TAIL)..].hash(state);
+    state.write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
+}
+
+/// Hashes tokens' tails with a per-cache random seed. Only verified tokens are inserted, and
+/// their tails are signature bytes no one can choose, so the table needs mixing, not the
+/// defence against chosen keys that SipHash buys at ten times the cost; a lookup of chosen
+/// bytes only probes.
+#[derive(Clone)]
+struct TailHashing {
+    seed: u64,
+}
+
+impl TailHashing {
+    fn new() -> Self {
+        // std's per-process random keys, drawn once per cache.
+        TailHashing {
+            seed: std::hash::RandomState::new().build_hasher().finish(),
+        }
+    }
+}
+
+impl BuildHasher for TailHashing {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.seed)
+    }
+}
+
+/// Multiplies in eight bytes at a time and finishes with a full avalanche, so that the high
+/// bits (the shard) and the low bits (the slot) both depend on every byte.
+struct TailHasher(u64);
+
+impl Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0 ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(31);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        // The finalizer of MurmurHash3's 64-bit hash.
+        let mut hash = self.0;
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        hash ^ (hash >> 33)
+    }
 }
 
 /// A cached token: equal only to the same bytes, hashed by its tail (hashing a whole token of
@@ -119,7 +174,7 @@ impl Lifecycle<Token, Arc<Verified>> for CountEvictions {
 
 /// A bounded cache of verified tokens.
 pub(crate) struct TokenCache {
-    entries: Cache<Token, Arc<Verified>, ByBytes, DefaultHashBuilder, CountEvictions>,
+    entries: Cache<Token, Arc<Verified>, ByBytes, TailHashing, CountEvictions>,
     max_bytes: usize,
 }
 
@@ -146,7 +201,7 @@ impl TokenCache {
                 estimated_entries,
                 max_bytes as u64,
                 ByBytes,
-                DefaultHashBuilder::default(),
+                TailHashing::new(),
                 CountEvictions,
             ),
             max_bytes,
@@ -159,7 +214,10 @@ impl TokenCache {
     /// no lookup of a token).
     pub(crate) fn get(&self, token: &[u8]) -> Option<Result<Authenticated, ErrorKind>> {
         let verified = self.entries.get(&Lookup(token))?;
-        match verified.validator.recheck(&verified.auth) {
+        match verified
+            .validator
+            .recheck(&verified.auth, &verified.key_seen_in)
+        {
             Recheck::Valid => {
                 observe::token_cache_hit();
                 Some(Ok(verified.auth.clone().reused()))
@@ -186,6 +244,7 @@ impl TokenCache {
             Arc::new(Verified {
                 auth: auth.clone(),
                 validator: validator.clone(),
+                key_seen_in: KeySeenIn::default(),
                 weight,
             }),
         );
@@ -307,8 +366,8 @@ mod tests {
         assert_eq!(verifications(&validator), before + 2);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_key_set_refresh_that_changes_nothing_keeps_cached_tokens() {
+    /// An issuer on a manual clock, a validator behind the token cache, and a token it holds.
+    async fn cached_token() -> (ManualClock, TestIssuer, Validator, Issuers, String) {
         let clock = ManualClock::starting_now();
         let issuer = TestIssuer::start_with_clock(clock.clone()).await.unwrap();
         let validator = issuer.validator().clock(clock.clone()).build().unwrap();
@@ -316,9 +375,19 @@ mod tests {
         let token = issuer.token().expires_in(3 * 3600).sign();
         issuers.validate(&token).await.unwrap();
         assert_eq!(issuer.jwks_fetches(), 1);
-        // Past the key set's lifetime: the next request starts a background refresh.
+        (clock, issuer, validator, issuers, token)
+    }
+
+    /// Past the key set's lifetime: the next hit starts a background refresh (and is served
+    /// from the set it has); waits until the refreshed set is in place.
+    async fn refresh_keys(
+        clock: &ManualClock,
+        issuer: &TestIssuer,
+        issuers: &Issuers,
+        token: &str,
+    ) {
         clock.advance(Duration::from_secs(11 * 60));
-        issuers.validate(&token).await.unwrap();
+        issuers.validate(token).await.unwrap();
         for _ in 0..200 {
             if issuer.jwks_fetches() == 2 {
                 break;
@@ -327,6 +396,27 @@ mod tests {
         }
         assert_eq!(issuer.jwks_fetches(), 2);
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    /// Hits skip the key lookup while the key set is the one their key was found in; a refresh
+    /// that withdraws the key must still stop a token hit many times before it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_withdrawn_at_a_refresh_stops_a_token_hit_before() {
+        let (clock, issuer, validator, issuers, token) = cached_token().await;
+        for _ in 0..3 {
+            issuers.validate(&token).await.unwrap();
+        }
+        assert_eq!(verifications(&validator), 1, "hits after the first");
+        issuer.rotate_keys().unwrap();
+        refresh_keys(&clock, &issuer, &issuers, &token).await;
+        let refused = issuers.validate(&token).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::UnknownKey);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_set_refresh_that_changes_nothing_keeps_cached_tokens() {
+        let (clock, issuer, validator, issuers, token) = cached_token().await;
+        refresh_keys(&clock, &issuer, &issuers, &token).await;
         issuers.validate(&token).await.unwrap();
         assert_eq!(
             verifications(&validator),

@@ -1,6 +1,7 @@
 //! [`Validator`]: from a token string to a verified principal, for one issuer.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use super::backend::verify_signature;
 use super::claims::{
@@ -12,7 +13,7 @@ use crate::clock::Clock;
 use crate::error::{AuthError, ErrorKind};
 use crate::grant::ScopeSource;
 use crate::jose::{self, AlgorithmSet, CompactToken, TokenType, VerifyingKey};
-use crate::jwks::{FetchError, Immediate, KeyCache, KeyError, KeyStatus};
+use crate::jwks::{FetchError, Immediate, KeyCache, KeyError, KeySeenIn, KeyStatus};
 use crate::principal::{Authenticated, Confirmation, VerifiedToken};
 
 /// Validates bearer access tokens of one issuer.
@@ -326,10 +327,12 @@ impl Validator {
         verify_signature(compact.algorithm, key, signing_input, &compact.signature)
     }
 
-    /// Checks a principal this validator verified before, for the token cache.
-    pub(crate) fn recheck(&self, auth: &Authenticated) -> Recheck {
-        let token = auth.verified();
-        if let Err(kind) = self.time_rules(token.expires_at, token.not_before, token.issued_at) {
+    /// Checks a principal this validator verified before, for the token cache. `seen` is where
+    /// the cache entry remembers the key set its key was last found in.
+    pub(crate) fn recheck(&self, auth: &Authenticated, seen: &KeySeenIn) -> Recheck {
+        let (token, now) = (auth.verified(), self.inner.clock.now());
+        if let Err(kind) = self.time_rules(now, token.expires_at, token.not_before, token.issued_at)
+        {
             return Recheck::Refused(kind);
         }
         if !self.tenant_accepted(&token.issuer) {
@@ -341,6 +344,8 @@ impl Validator {
             token.key_id.as_deref(),
             token.algorithm,
             &token.verified_with,
+            now,
+            seen,
         ) {
             Recheck::Valid
         } else {
@@ -455,7 +460,7 @@ impl Validator {
         let exp = numeric_date(&claims.exp, Rounding::Down).ok_or(ErrorKind::MissingExpiry)?;
         let nbf = optional_date(&claims.nbf, ErrorKind::NotYetValid)?;
         let iat = optional_date(&claims.iat, ErrorKind::IssuedInFuture)?;
-        self.time_rules(exp, nbf, iat)?;
+        self.time_rules(self.inner.clock.now(), exp, nbf, iat)?;
         Ok(Times {
             expires_at: exp,
             not_before: nbf,
@@ -463,11 +468,17 @@ impl Validator {
         })
     }
 
-    /// The rules on the dates, against the clock now: on every new token, and again on every
-    /// hit of the token cache.
-    fn time_rules(&self, exp: i64, nbf: Option<i64>, iat: Option<i64>) -> Result<(), ErrorKind> {
+    /// The rules on the dates, against the clock's `now`: on every new token, and again on
+    /// every hit of the token cache.
+    fn time_rules(
+        &self,
+        now: Duration,
+        exp: i64,
+        nbf: Option<i64>,
+        iat: Option<i64>,
+    ) -> Result<(), ErrorKind> {
         let settings = &*self.inner;
-        let now = i64::try_from(settings.clock.now().as_secs()).unwrap_or(i64::MAX);
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
         let leeway = settings.leeway;
         if now >= exp.saturating_add(leeway) {
             return Err(ErrorKind::Expired);

@@ -69,6 +69,7 @@ impl KeyCache {
         let now = self.clock.now();
         let lifetime = self.policy.lifetime(response.headers());
         let snapshot = Snapshot {
+            generation: super::next_generation(),
             refresh_at: self.policy.refresh_at(now, lifetime),
             stale_until: now
                 .saturating_add(lifetime)

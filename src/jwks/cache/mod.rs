@@ -37,11 +37,25 @@ pub(crate) enum Remote {
 /// A key set and the times that govern it.
 struct Snapshot {
     keys: KeySet,
+    /// Which set this is: unique to it in the process, so that a key found in it need not be
+    /// looked up again while it is the current one.
+    generation: u64,
     refresh_at: Duration,
     stale_until: Duration,
     /// When it was fetched; `None` for a fixed set.
     fetched_at: Option<Duration>,
 }
+
+/// A new snapshot's generation: never 0, never repeated.
+fn next_generation() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The generation of the key set a cached token's key was last found in, kept with the cached
+/// token: while that set is the current one, the key is known to be in it.
+#[derive(Debug, Default)]
+pub(crate) struct KeySeenIn(AtomicU64);
 
 #[derive(Default)]
 struct RefreshState {
@@ -81,6 +95,7 @@ impl KeyCache {
     pub(crate) fn fixed(issuer: Arc<str>, keys: KeySet, clock: Arc<dyn Clock>) -> Self {
         let snapshot = Snapshot {
             keys,
+            generation: next_generation(),
             refresh_at: Duration::MAX,
             stale_until: Duration::MAX,
             fetched_at: None,
@@ -160,15 +175,18 @@ impl KeyCache {
         }
     }
 
-    /// Whether the current key set still holds `key` for `kid`, for a token verified before.
-    /// Like [`lookup`](Self::lookup) it starts a due refresh; it never waits and clones nothing.
+    /// Whether the current key set still holds `key` for `kid`, for a token verified before, at
+    /// `now` (the clock's reading for the whole recheck). Like [`lookup`](Self::lookup) it starts
+    /// a due refresh; it never waits and clones nothing. Looks the key up only when the set has
+    /// changed since `seen`, and remembers the set it was found in.
     pub(crate) fn still_holds(
         self: &Arc<Self>,
         kid: Option<&str>,
         algorithm: Algorithm,
         key: &Arc<VerifyingKey>,
+        now: Duration,
+        seen: &KeySeenIn,
     ) -> bool {
-        let now = self.clock.now();
         let guard = self.snapshot.load();
         let Some(snapshot) = guard.as_ref().filter(|snapshot| now < snapshot.stale_until) else {
             return false;
@@ -176,7 +194,15 @@ impl KeyCache {
         if now >= snapshot.refresh_at {
             self.refresh_in_background(now);
         }
-        matches!(snapshot.keys.lookup(kid, algorithm), Lookup::Found(current) if Arc::ptr_eq(current, key))
+        // A set never changes once built: the key found in it before is in it still.
+        if seen.0.load(Ordering::Relaxed) == snapshot.generation {
+            return true;
+        }
+        let holds = matches!(snapshot.keys.lookup(kid, algorithm), Lookup::Found(current) if Arc::ptr_eq(current, key));
+        if holds {
+            seen.0.store(snapshot.generation, Ordering::Relaxed);
+        }
+        holds
     }
 
     /// Waits for the in-flight fetch, or starts one if the cooldown allows, then looks again.
