@@ -8,8 +8,9 @@ use std::ops::Range;
 pub(crate) struct ShortText<const N: usize> {
     inline: [u8; N],
     len: usize,
-    /// The whole text, once it has outgrown the inline bytes.
-    spilled: Option<String>,
+    /// The whole text, once it has outgrown the inline bytes: only whole `&str` pieces are
+    /// written, and text is read back through `from_utf8`.
+    spilled: Option<Vec<u8>>,
 }
 
 impl<const N: usize> Default for ShortText<N> {
@@ -25,7 +26,7 @@ impl<const N: usize> Default for ShortText<N> {
 impl<const N: usize> ShortText<N> {
     pub(crate) fn push_str(&mut self, text: &str) {
         if let Some(whole) = &mut self.spilled {
-            whole.push_str(text);
+            whole.extend_from_slice(text.as_bytes());
             return;
         }
         let end = self.len + text.len();
@@ -34,16 +35,17 @@ impl<const N: usize> ShortText<N> {
             self.len = end;
             return;
         }
-        let mut whole = String::with_capacity(end.max(2 * N));
-        whole.push_str(self.get(0..self.len).unwrap_or_default());
-        whole.push_str(text);
+        // The inline bytes are moved over whole: nothing written can be lost in the spill.
+        let mut whole = Vec::with_capacity(end.max(2 * N));
+        whole.extend_from_slice(&self.inline[..self.len]);
+        whole.extend_from_slice(text.as_bytes());
         self.spilled = Some(whole);
     }
 
     /// The bytes written so far.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match &self.spilled {
-            Some(whole) => whole.as_bytes(),
+            Some(whole) => whole,
             None => self.inline.get(..self.len).unwrap_or_default(),
         }
     }

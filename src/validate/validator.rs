@@ -327,12 +327,11 @@ impl Validator {
         verify_signature(compact.algorithm, key, signing_input, &compact.signature)
     }
 
-    /// Checks a principal this validator verified before, for the token cache. `seen` is where
-    /// the cache entry remembers the key set its key was last found in.
+    /// Checks a principal verified before, for the token cache; `seen`: its entry's key set.
     pub(crate) fn recheck(&self, auth: &Authenticated, seen: &KeySeenIn) -> Recheck {
         let (token, now) = (auth.verified(), self.inner.clock.now());
-        if let Err(kind) = self.time_rules(now, token.expires_at, token.not_before, token.issued_at)
-        {
+        let dates = (token.expires_at, token.not_before, token.issued_at);
+        if let Err(kind) = self.time_rules(now, dates) {
             return Recheck::Refused(kind);
         }
         if !self.tenant_accepted(&token.issuer) {
@@ -460,7 +459,7 @@ impl Validator {
         let exp = numeric_date(&claims.exp, Rounding::Down).ok_or(ErrorKind::MissingExpiry)?;
         let nbf = optional_date(&claims.nbf, ErrorKind::NotYetValid)?;
         let iat = optional_date(&claims.iat, ErrorKind::IssuedInFuture)?;
-        self.time_rules(self.inner.clock.now(), exp, nbf, iat)?;
+        self.time_rules(self.inner.clock.now(), (exp, nbf, iat))?;
         Ok(Times {
             expires_at: exp,
             not_before: nbf,
@@ -468,15 +467,8 @@ impl Validator {
         })
     }
 
-    /// The rules on the dates, against the clock's `now`: on every new token, and again on
-    /// every hit of the token cache.
-    fn time_rules(
-        &self,
-        now: Duration,
-        exp: i64,
-        nbf: Option<i64>,
-        iat: Option<i64>,
-    ) -> Result<(), ErrorKind> {
+    /// The rules on the dates at `now`: on every new token and every hit of the token cache.
+    fn time_rules(&self, now: Duration, (exp, nbf, iat): Dates) -> Result<(), ErrorKind> {
         let settings = &*self.inner;
         let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
         let leeway = settings.leeway;
@@ -504,6 +496,9 @@ impl Validator {
         Ok(())
     }
 }
+
+/// `exp`, `nbf` and `iat`, in seconds since the epoch.
+type Dates = (i64, Option<i64>, Option<i64>);
 
 struct Times {
     expires_at: i64,
