@@ -333,7 +333,7 @@ pub fn claims(data: &[u8]) {
         for (name, _) in members.iter().take(16) {
             match (json::find(data, name), members.get(name)) {
                 (Ok(Member::Present(found)), Member::Present(got)) => {
-                    assert_eq!(found.get(), got.get());
+                    assert_eq!(found, got);
                 }
                 (Ok(Member::Repeated), Member::Repeated) => repeated = true,
                 (found, got) => panic!("find {found:?} and get {got:?} disagree on {name:?}"),
@@ -378,7 +378,7 @@ pub fn claims(data: &[u8]) {
     }
     let _ = claims::numeric_date(&read.exp, Rounding::Down);
     let _ = claims::optional_date(&read.nbf, crate::ErrorKind::InvalidClaimType);
-    let _ = claims::audiences(&read.aud);
+    let _ = claims::audiences(read.aud.clone());
     let _ = claims::optional_string(&read.sub);
 }
 

@@ -118,11 +118,11 @@ fn embedded_key(
     let Member::Present(raw) = member else {
         return Err(ErrorKind::InvalidDpopKey);
     };
-    let members = Members::parse(raw.get().as_bytes()).map_err(|_| ErrorKind::InvalidDpopKey)?;
+    let members = Members::parse(raw.as_bytes()).map_err(|_| ErrorKind::InvalidDpopKey)?;
     if members.has_repeated_names() {
         return Err(ErrorKind::InvalidDpopKey);
     }
-    let jwk: Value = serde_json::from_str(raw.get()).map_err(|_| ErrorKind::InvalidDpopKey)?;
+    let jwk: Value = serde_json::from_str(raw).map_err(|_| ErrorKind::InvalidDpopKey)?;
     jose::embedded_key(&jwk, algorithm).map_err(|_| ErrorKind::InvalidDpopKey)
 }
 

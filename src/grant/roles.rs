@@ -89,7 +89,7 @@ impl RolePolicy {
     /// Adds the scopes the token's roles grant to `out`. `payload` is the verified claims JSON.
     pub(crate) fn expand(&self, payload: &[u8], out: &mut Vec<Box<str>>) {
         let entries = match json::find(payload, &self.claim) {
-            Ok(Member::Present(raw)) => Members::parse(raw.get().as_bytes()).ok(),
+            Ok(Member::Present(raw)) => Members::parse(raw.as_bytes()).ok(),
             _ => None,
         };
         let Some(entries) = entries.filter(|entries| !entries.has_repeated_names()) else {

@@ -39,6 +39,19 @@ const fn table(position: u32) -> [u32; 256] {
 
 static TABLES: [[u32; 256]; 4] = [table(0), table(1), table(2), table(3)];
 
+/// The 24 bits four characters carry, with [`INVALID`] set if one is not base64url.
+fn group_bits(group: &[u8]) -> u32 {
+    match group {
+        [a, b, c, d] => {
+            TABLES[0][usize::from(*a)]
+                | TABLES[1][usize::from(*b)]
+                | TABLES[2][usize::from(*c)]
+                | TABLES[3][usize::from(*d)]
+        }
+        _ => INVALID,
+    }
+}
+
 /// A segment that is not strict base64url.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NotBase64Url;
@@ -53,15 +66,26 @@ pub(crate) fn decode(text: &[u8]) -> Result<Vec<u8>, NotBase64Url> {
     let mut out = vec![0u8; groups * 3 + tail_len.saturating_sub(1)];
     let (whole, tail) = text.split_at(groups * 4);
     let (out_whole, out_tail) = out.split_at_mut(groups * 3);
-    for (group, bytes) in whole.chunks_exact(4).zip(out_whole.chunks_exact_mut(3)) {
-        let bits = TABLES[0][usize::from(group[0])]
-            | TABLES[1][usize::from(group[1])]
-            | TABLES[2][usize::from(group[2])]
-            | TABLES[3][usize::from(group[3])];
+    // Two groups at a time: one validity test and one store for eight characters.
+    let mut pairs = whole.chunks_exact(8);
+    let mut out_pairs = out_whole.chunks_exact_mut(6);
+    for (pair, bytes) in pairs.by_ref().zip(out_pairs.by_ref()) {
+        let first = group_bits(&pair[..4]);
+        let second = group_bits(&pair[4..]);
+        if (first | second) & INVALID != 0 {
+            return Err(NotBase64Url);
+        }
+        let both = u64::from(first) << 24 | u64::from(second);
+        bytes.copy_from_slice(&both.to_be_bytes()[2..]);
+    }
+    // An odd group left over: four characters into the last three bytes of `out_whole`.
+    let last_group = out_pairs.into_remainder();
+    if !pairs.remainder().is_empty() {
+        let bits = group_bits(pairs.remainder());
         if bits & INVALID != 0 {
             return Err(NotBase64Url);
         }
-        bytes.copy_from_slice(&bits.to_be_bytes()[1..]);
+        last_group.copy_from_slice(&bits.to_be_bytes()[1..]);
     }
     if let [first, rest @ ..] = tail {
         let mut bits = TABLES[0][usize::from(*first)];
@@ -115,6 +139,21 @@ mod tests {
         assert_eq!(decode(b"QR"), Err(NotBase64Url), "spare bits set");
         assert_eq!(decode(b"QUJ"), Err(NotBase64Url), "spare bits set");
         assert_eq!(decode(b""), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_bad_character_anywhere_in_a_pair_of_groups_or_the_odd_group_is_refused() {
+        let valid = URL_SAFE_NO_PAD.encode(b"0123456789abcdefghij");
+        for len in [8, 12, 16, 20, 22, 23] {
+            for position in 0..len {
+                for bad in [b'=', b'+', b'.', 0xFF] {
+                    let mut text = valid.as_bytes()[..len].to_vec();
+                    text[position] = bad;
+                    agrees(&text);
+                    assert!(decode(&text).is_err(), "{len} {position}");
+                }
+            }
+        }
     }
 
     #[test]

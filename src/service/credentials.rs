@@ -60,12 +60,32 @@ impl<'a> Presented<'a> {
         if self.token.contains(&b',') {
             return Err(ErrorKind::CommaJoinedCredentials);
         }
+        self.text()
+    }
+
+    /// The token as text, for a bearer token validated at once: the comma is looked for only
+    /// once it is refused, by [`named_refusal`]. No token holding a comma can pass (a comma is
+    /// not base64url), and every refusal of one is renamed, so the answer is
+    /// [`checked`](Self::checked)'s, without a scan of every token that passes.
+    pub(crate) fn text(self) -> Result<Credentials<'a>, ErrorKind> {
         // Bytes outside visible ASCII can never be a JWS; the parser would refuse them anyway.
-        let token = std::str::from_utf8(self.token).map_err(|_| ErrorKind::MalformedToken)?;
-        Ok(Credentials {
-            scheme: self.scheme,
-            token,
-        })
+        match std::str::from_utf8(self.token) {
+            Ok(token) => Ok(Credentials {
+                scheme: self.scheme,
+                token,
+            }),
+            Err(_) => Err(named_refusal(self.token, ErrorKind::MalformedToken)),
+        }
+    }
+}
+
+/// The refusal of `token`, renamed when a comma in it joins two credentials: that fault is
+/// named whatever else is wrong with the token.
+pub(crate) fn named_refusal(token: &[u8], kind: ErrorKind) -> ErrorKind {
+    if token.contains(&b',') {
+        ErrorKind::CommaJoinedCredentials
+    } else {
+        kind
     }
 }
 
@@ -194,6 +214,33 @@ mod tests {
         ] {
             assert_eq!(read(&[value]), Ok(Some("abc".into())), "{value:?}");
         }
+    }
+
+    #[test]
+    fn text_names_the_comma_only_when_it_refuses() {
+        let presented = |token: &'static [u8]| Presented {
+            scheme: Scheme::Bearer,
+            token,
+        };
+        assert_eq!(
+            presented(b"a.b.c").text().map(|found| found.token),
+            Ok("a.b.c")
+        );
+        assert_eq!(presented(b"a,b").text().map(|found| found.token), Ok("a,b"));
+        assert_eq!(
+            presented(b"a,\xff").text(),
+            Err(ErrorKind::CommaJoinedCredentials)
+        );
+        assert_eq!(presented(b"a\xff").text(), Err(ErrorKind::MalformedToken));
+        assert_eq!(
+            presented(b"a,b").checked(),
+            Err(ErrorKind::CommaJoinedCredentials)
+        );
+        assert_eq!(
+            named_refusal(b"a,b", ErrorKind::Expired),
+            ErrorKind::CommaJoinedCredentials
+        );
+        assert_eq!(named_refusal(b"ab", ErrorKind::Expired), ErrorKind::Expired);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::backend::verify_signature;
 use super::claims::{
     RegisteredClaims, Rounding, audiences, confirmation, numeric_date, optional_date,
-    optional_string,
+    optional_string, owned_string,
 };
 use super::tenants::IssuerTemplate;
 use crate::clock::Clock;
@@ -356,7 +356,7 @@ impl Validator {
     fn check_claims(
         &self,
         compact: CompactToken,
-        claims: RegisteredClaims,
+        mut claims: RegisteredClaims,
         key: &Arc<VerifyingKey>,
     ) -> Result<Authenticated, ErrorKind> {
         let settings = &*self.inner;
@@ -366,17 +366,15 @@ impl Validator {
             return Err(ErrorKind::IssuerMismatch);
         }
         let cognito = !settings.cognito_clients.is_empty();
-        let audience = match &claims.aud {
+        if cognito {
             // Cognito access tokens carry no `aud`: the app client and `token_use` stand in.
-            None if cognito => {
-                self.check_cognito(&claims)?;
-                Vec::new()
-            }
-            _ => {
-                if cognito {
-                    self.check_cognito(&claims)?;
-                }
-                let audience = audiences(&claims.aud).ok_or(ErrorKind::AudienceMismatch)?;
+            self.check_cognito(&claims)?;
+        }
+        // The claims' strings move into the principal: nothing is copied.
+        let audience = match claims.aud.take() {
+            None if cognito => Vec::new(),
+            aud => {
+                let audience = audiences(aud).ok_or(ErrorKind::AudienceMismatch)?;
                 if !audience
                     .iter()
                     .any(|aud| settings.audiences.iter().any(|ours| **ours == **aud))
@@ -387,9 +385,9 @@ impl Validator {
             }
         };
         let times = self.check_times(&claims)?;
-        let subject = optional_string(&claims.sub)?.map(str::to_owned);
-        let jwt_id = optional_string(&claims.jti)?.map(str::to_owned);
-        let client_id = optional_string(&claims.client_id)?.map(str::to_owned);
+        let subject = owned_string(claims.sub.take())?;
+        let jwt_id = owned_string(claims.jti.take())?;
+        let client_id = owned_string(claims.client_id.take())?;
         let rfc9068_complete = subject.is_some()
             && client_id.is_some()
             && jwt_id.is_some()
@@ -397,7 +395,7 @@ impl Validator {
         if settings.require_rfc9068 && !rfc9068_complete {
             return Err(ErrorKind::MissingRequiredClaim);
         }
-        let authorized_party = optional_string(&claims.azp)?.map(str::to_owned);
+        let authorized_party = owned_string(claims.azp.take())?;
         Ok(Authenticated::new(VerifiedToken {
             // A template's tokens each name their tenant's issuer: the principal keeps it.
             issuer: match (&settings.template, optional_string(&claims.iss)) {

@@ -230,6 +230,35 @@ async fn comma_joined_credentials_are_invalid_request() {
     }
 }
 
+/// The comma is looked for only once a bearer token is refused: it must still be the fault
+/// named, whatever else is wrong with the token, and wherever in it the comma stands.
+#[tokio::test]
+async fn a_comma_is_named_whatever_else_refuses_the_token() {
+    let issuer = issuer().await;
+    let app = app(issuer.validator().build().unwrap());
+    let expired = issuer.token().expires_in(-3600).sign();
+    let foreign = issuer
+        .token()
+        .claim("iss", "https://elsewhere.example/")
+        .sign();
+    let unknown_key = issuer.token().header("kid", "no-such-key").sign();
+    let (header, rest) = expired.split_once('.').unwrap();
+    for value in [
+        format!("Bearer {expired},x"),
+        format!("Bearer {foreign}, Bearer {expired}"),
+        format!("Bearer {unknown_key},"),
+        format!("Bearer {header},.{rest}"),
+        "Bearer a,b".to_owned(),
+        "Bearer ,".to_owned(),
+    ] {
+        let reply = send_with(&app, "/me", &[&value]).await;
+        assert_invalid_request(&reply, ErrorKind::CommaJoinedCredentials);
+    }
+    // Without the comma each is refused for its own fault.
+    let reply = send_with(&app, "/me", &[&format!("Bearer {expired}")]).await;
+    assert_eq!(reply.status, 401);
+}
+
 /// The verified-token cache is looked up by the token's bytes before the header is scanned:
 /// a token it holds must still meet every header rule when it comes in a bad header.
 #[tokio::test]

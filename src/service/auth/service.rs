@@ -16,7 +16,7 @@ use crate::boxed::BoxFuture;
 use crate::error::{AuthError, ErrorKind, Scheme};
 use crate::principal::Authenticated;
 use crate::service::credentials::{
-    Credentials, Presented, dpop_proof, presented, presented_scheme,
+    Credentials, Presented, dpop_proof, named_refusal, presented, presented_scheme,
 };
 use crate::service::rejection::OnRejection;
 use crate::validate::{Issuers, Outcome, PendingValidation};
@@ -111,7 +111,10 @@ where
             _ => false,
         };
         let found = presented
-            .map(Presented::checked)
+            .map(|presented| match presented.scheme {
+                Scheme::Bearer => presented.text(),
+                _ => presented.checked(),
+            })
             .transpose()
             .and_then(|found| match found {
                 // Only without an `Authorization` header, whatever its scheme.
@@ -164,7 +167,11 @@ where
                     state.issuers.validate_cached(credentials.token)
                 };
                 match outcome {
-                    Outcome::Done(validated) => return self.bearer_validated(request, validated),
+                    Outcome::Done(validated) => {
+                        let token = credentials.token.as_bytes();
+                        let validated = validated.map_err(|kind| named_refusal(token, kind));
+                        return self.bearer_validated(request, validated);
+                    }
                     Outcome::AwaitKeys(pending) => Self::awaiting_keys(pending, state),
                 }
             }

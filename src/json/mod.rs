@@ -1,18 +1,17 @@
 //! The one strict reader of JSON objects: the JOSE header, the claims, and objects inside claims
 //! (role maps).
 //!
-//! A document is accepted only as valid UTF-8 as a whole (RFC 8259 §8.1; serde skips unread
-//! strings without checking their bytes), holding exactly one object. Members are returned
+//! A document is accepted only as valid UTF-8 as a whole (RFC 8259 §8.1), holding exactly one
+//! object whose grammar `grammar` checks in one pass. Members are returned
 //! unparsed, as their raw JSON text, so a caller parses only what it reads, into the type it
 //! expects; a name that occurs twice is reported as [`Member::Repeated`], never resolved
 //! first-wins or last-wins.
 
+mod grammar;
+
 use std::borrow::Cow;
-use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 
 /// The document is not one well-formed JSON object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +22,7 @@ pub(crate) struct NotAnObject;
 pub(crate) enum Member<'a> {
     Absent,
     /// The member's raw JSON text.
-    Present(&'a RawValue),
+    Present(&'a str),
     /// The name occurs more than once: there is no "the" value.
     Repeated,
 }
@@ -41,7 +40,7 @@ impl<'a> Member<'a> {
     /// The value as `T`; `None` when absent, repeated, or not a `T`.
     pub(crate) fn parse<T: Deserialize<'a>>(self) -> Option<T> {
         match self {
-            Member::Present(raw) => serde_json::from_str(raw.get()).ok(),
+            Member::Present(raw) => serde_json::from_str(raw).ok(),
             Member::Absent | Member::Repeated => None,
         }
     }
@@ -50,7 +49,7 @@ impl<'a> Member<'a> {
 /// Every top-level member of one object, in document order.
 #[derive(Debug)]
 pub(crate) struct Members<'a> {
-    entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+    entries: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 impl<'a> Members<'a> {
@@ -80,7 +79,7 @@ impl<'a> Members<'a> {
     }
 
     /// Each member, in document order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &'a str)> {
         self.entries.iter().map(|(name, value)| (&**name, *value))
     }
 }
@@ -106,73 +105,14 @@ pub(crate) fn find<'a>(json: &'a [u8], name: &str) -> Result<Member<'a>, NotAnOb
     Ok(member)
 }
 
-/// Calls `each` for every top-level member of the object `json`, in document order: one pass,
-/// nothing collected, for readers on the hot path.
+/// Calls `each` for every top-level member of the object `json`, with the value's raw JSON
+/// text, in document order: one pass, nothing collected, for readers on the hot path.
 pub(crate) fn scan<'a>(
     json: &'a [u8],
-    each: impl FnMut(Cow<'a, str>, &'a RawValue),
+    each: impl FnMut(Cow<'a, str>, &'a str),
 ) -> Result<(), NotAnObject> {
     let text = std::str::from_utf8(json).map_err(|_| NotAnObject)?;
-    // Derived deserializers also read a struct from an array, by position; no JOSE document or
-    // claim object is an array.
-    if text
-        .trim_start_matches([' ', '\t', '\n', '\r'])
-        .as_bytes()
-        .first()
-        != Some(&b'{')
-    {
-        return Err(NotAnObject);
-    }
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    deserializer
-        .deserialize_map(ObjectVisitor(each))
-        .map_err(|_| NotAnObject)?;
-    deserializer.end().map_err(|_| NotAnObject)
-}
-
-struct ObjectVisitor<F>(F);
-
-impl<'de, F: FnMut(Cow<'de, str>, &'de RawValue)> Visitor<'de> for ObjectVisitor<F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        while let Some(name) = map.next_key_seed(NameSeed)? {
-            let value: &'de RawValue = map.next_value()?;
-            (self.0)(name, value);
-        }
-        Ok(())
-    }
-}
-
-/// A member name, borrowed from the document unless it holds escapes.
-struct NameSeed;
-
-impl<'de> DeserializeSeed<'de> for NameSeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for NameSeed {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(name))
-    }
-
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(name.to_owned()))
-    }
+    grammar::members(text, each)
 }
 
 #[cfg(test)]
