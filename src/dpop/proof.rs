@@ -50,8 +50,8 @@ pub(crate) fn check_proof(
     request: &ProofRequest<'_>,
     max_proof_bytes: usize,
 ) -> Result<CheckedProof, ErrorKind> {
-    let parts =
-        jose::decode_parts(proof, max_proof_bytes).map_err(|_| ErrorKind::MalformedDpopProof)?;
+    let parts = jose::decode_parts(proof.as_bytes(), max_proof_bytes)
+        .map_err(|_| ErrorKind::MalformedDpopProof)?;
     let header = Members::parse(&parts.header).map_err(|_| ErrorKind::MalformedDpopProof)?;
     if header.has_repeated_names() {
         return Err(ErrorKind::MalformedDpopProof);
@@ -76,6 +76,7 @@ pub(crate) fn check_proof(
     let (key, thumbprint_input) = embedded_key(header.get("jwk"), algorithm)?;
 
     let signing_input = proof
+        .as_bytes()
         .get(..parts.signing_input_len)
         .ok_or(ErrorKind::MalformedDpopProof)?;
     verify_signature(algorithm, &key, signing_input, &parts.signature).map_err(
@@ -185,14 +186,14 @@ mod tests {
             "WF0IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg",
             "4PtFLbdLXiOSsX0x7NQY-P5hdr3WpqI-ZV7y7bx6g"
         );
-        let parts = jose::decode_parts(proof, 8192).unwrap();
+        let parts = jose::decode_parts(proof.as_bytes(), 8192).unwrap();
         let header = Members::parse(&parts.header).unwrap();
         let (key, input) = embedded_key(header.get("jwk"), Algorithm::ES256).unwrap();
         assert_eq!(
             sha256_base64url(input.as_bytes()),
             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
         );
-        let signing_input = &proof[..parts.signing_input_len];
+        let signing_input = &proof.as_bytes()[..parts.signing_input_len];
         assert_eq!(
             verify_signature(Algorithm::ES256, &key, signing_input, &parts.signature),
             Err(ErrorKind::InvalidSignature)

@@ -32,19 +32,21 @@ pub(crate) struct CompactToken {
     pub(crate) payload: Vec<u8>,
 }
 
-fn decode_segment(segment: &str) -> Result<Vec<u8>, ErrorKind> {
+fn decode_segment(segment: &[u8]) -> Result<Vec<u8>, ErrorKind> {
     // The URL-safe alphabet without padding; trailing bits must be zero (canonical encoding).
-    base64url::decode(segment.as_bytes()).map_err(|_| ErrorKind::MalformedToken)
+    base64url::decode(segment).map_err(|_| ErrorKind::MalformedToken)
 }
 
 /// The size cap and the three non-empty segments, before any decoding. The dots are found
 /// from both ends, so the payload, the longest segment, is not searched: a dot inside it is
 /// not base64url, and refused as malformed when it is decoded, as a fourth segment would be.
-fn split_compact(token: &str, max_len: usize) -> Result<[&str; 3], ErrorKind> {
+/// The token is bytes: decoding refuses anything outside base64url, so no UTF-8 check is due.
+fn split_compact(token: &[u8], max_len: usize) -> Result<[&[u8]; 3], ErrorKind> {
     if token.len() > max_len {
         return Err(ErrorKind::TokenTooLong);
     }
-    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+    let (Some(first), Some(last)) = (memchr::memchr(b'.', token), memchr::memrchr(b'.', token))
+    else {
         return Err(ErrorKind::MalformedToken);
     };
     match (
@@ -63,7 +65,7 @@ fn split_compact(token: &str, max_len: usize) -> Result<[&str; 3], ErrorKind> {
 
 /// The decoded claims segment, unverified: only to choose which issuer's validator checks the
 /// token, which then parses it again in full.
-pub(crate) fn unverified_payload(token: &str, max_len: usize) -> Result<Vec<u8>, ErrorKind> {
+pub(crate) fn unverified_payload(token: &[u8], max_len: usize) -> Result<Vec<u8>, ErrorKind> {
     let [_, payload, _] = split_compact(token, max_len)?;
     decode_segment(payload)
 }
@@ -78,7 +80,7 @@ pub(crate) struct DecodedParts {
 }
 
 /// The size cap, three non-empty strict base64url segments, decoded.
-pub(crate) fn decode_parts(token: &str, max_len: usize) -> Result<DecodedParts, ErrorKind> {
+pub(crate) fn decode_parts(token: &[u8], max_len: usize) -> Result<DecodedParts, ErrorKind> {
     let [header, payload, signature] = split_compact(token, max_len)?;
     Ok(DecodedParts {
         header: decode_segment(header)?,
@@ -91,7 +93,7 @@ pub(crate) fn decode_parts(token: &str, max_len: usize) -> Result<DecodedParts, 
 /// Splits `token` and parses its header, refusing anything malformed before any key is looked
 /// at. The header is one strict JSON object: a repeated member name is malformed (RFC 7515 §4).
 /// `jwk`, `jku`, `x5u` and `x5c` are never read: keys come only from the configured key set.
-pub(crate) fn parse(token: &str, max_len: usize) -> Result<CompactToken, ErrorKind> {
+pub(crate) fn parse(token: &[u8], max_len: usize) -> Result<CompactToken, ErrorKind> {
     let parts = decode_parts(token, max_len)?;
     let header = Members::parse(&parts.header).map_err(|_| ErrorKind::MalformedToken)?;
     if header.has_repeated_names() {
@@ -181,7 +183,7 @@ mod tests {
     #[test]
     fn header_rules() {
         let ok = token(r#"{"alg":"RS256","kid":"k"}"#, "{}");
-        assert!(parse(&ok, 8192).is_ok());
+        assert!(parse(ok.as_bytes(), 8192).is_ok());
         let cases = [
             (r#"{"alg":"none"}"#, ErrorKind::UnsupportedAlgorithm),
             (r#"{"alg":"NONE"}"#, ErrorKind::UnsupportedAlgorithm),
@@ -210,7 +212,7 @@ mod tests {
         ];
         for (header, expected) in cases {
             assert_eq!(
-                parse(&token(header, "{}"), 8192).err(),
+                parse(token(header, "{}").as_bytes(), 8192).err(),
                 Some(expected),
                 "{header}"
             );
@@ -234,12 +236,15 @@ mod tests {
             format!("{header}.{payload}.cx"),
         ] {
             assert_eq!(
-                parse(&bad, 1 << 20).err(),
+                parse(bad.as_bytes(), 1 << 20).err(),
                 Some(ErrorKind::MalformedToken),
                 "{bad}"
             );
         }
         let long = format!("{header}.{payload}.{}", "A".repeat(9000));
-        assert_eq!(parse(&long, 8192).err(), Some(ErrorKind::TokenTooLong));
+        assert_eq!(
+            parse(long.as_bytes(), 8192).err(),
+            Some(ErrorKind::TokenTooLong)
+        );
     }
 }

@@ -107,25 +107,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A member name and its colon, read without decoding; returns where the name starts (past
-    /// its quote) and whether it holds escapes.
-    fn skip_name(&mut self) -> Result<(usize, bool), NotAnObject> {
+    /// A member name and its colon, read without decoding; returns where the name's text
+    /// starts and ends (inside its quotes) and whether it holds escapes.
+    fn skip_name(&mut self) -> Result<(usize, usize, bool), NotAnObject> {
         self.expect(b'"')?;
         let start = self.at;
         let escaped = self.string()?;
+        let end = self.at - 1;
         self.expect(b':')?;
-        Ok((start, escaped))
+        Ok((start, end, escaped))
     }
 
     /// A top-level member name and its colon, borrowed unless it holds escapes (decoded by
     /// serde_json, which also refuses an escaped lone surrogate in a name it decodes).
     fn name(&mut self) -> Result<Cow<'a, str>, NotAnObject> {
-        let (start, escaped) = self.skip_name()?;
-        let end = self
-            .text
-            .get(..self.at)
-            .and_then(|read| read.rfind('"'))
-            .ok_or(NotAnObject)?;
+        let (start, end, escaped) = self.skip_name()?;
         if escaped {
             let quoted = self.text.get(start - 1..=end).ok_or(NotAnObject)?;
             serde_json::from_str(quoted)
@@ -242,7 +238,9 @@ impl<'a> Reader<'a> {
     }
 
     /// The rest of a string whose opening quote is read, up to and past its closing quote.
-    /// Returns whether it holds an escape.
+    /// Returns whether it holds an escape. Inlined: a claim set is mostly short strings, and
+    /// the call cost as much as scanning one.
+    #[inline(always)]
     fn string(&mut self) -> Result<bool, NotAnObject> {
         let mut escaped = false;
         loop {
@@ -284,6 +282,7 @@ impl<'a> Reader<'a> {
 
 /// How many bytes at the start of `bytes` need no attention inside a string: neither a quote,
 /// a backslash nor a control character. Eight bytes are tested at once.
+#[inline(always)]
 fn plain_run(bytes: &[u8]) -> usize {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);

@@ -6,11 +6,42 @@ use http::header::AUTHORIZATION;
 
 use crate::error::{ErrorKind, Scheme};
 
-/// A token and the scheme it came with.
+/// A token and the scheme it came with, as bytes: the token parser refuses anything outside
+/// base64url, so no UTF-8 check is due before it, and a token the verified-token cache holds
+/// is found by these bytes before any scan of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Credentials<'a> {
     pub(crate) scheme: Scheme,
-    pub(crate) token: &'a str,
+    pub(crate) token: &'a [u8],
+}
+
+impl Credentials<'_> {
+    /// No comma (which would join two credentials) and UTF-8: for a token not validated at
+    /// once. A bearer token validated at once skips this: its refusal is renamed by
+    /// [`named_refusal`], and no token holding a comma can pass (a comma is not base64url),
+    /// so the answer is the same without a scan of every token that passes.
+    pub(crate) fn checked(self) -> Result<Self, ErrorKind> {
+        // A b64token never contains a comma: one here joins two credentials ("Bearer a,b"). The
+        // scheme and the spaces before the token hold none, so any comma is in the token.
+        if self.token.contains(&b',') {
+            return Err(ErrorKind::CommaJoinedCredentials);
+        }
+        // Bytes outside visible ASCII can never be a JWS; the parser would refuse them anyway.
+        match std::str::from_utf8(self.token) {
+            Ok(_) => Ok(self),
+            Err(_) => Err(ErrorKind::MalformedToken),
+        }
+    }
+}
+
+/// The refusal of `token`, renamed when a comma in it joins two credentials: that fault is
+/// named whatever else is wrong with the token.
+pub(crate) fn named_refusal(token: &[u8], kind: ErrorKind) -> ErrorKind {
+    if token.contains(&b',') {
+        ErrorKind::CommaJoinedCredentials
+    } else {
+        kind
+    }
 }
 
 /// The scheme an `Authorization` value starts with, and the length of its name.
@@ -37,56 +68,8 @@ pub(crate) fn credentials(
     max_token_bytes: usize,
 ) -> Result<Option<Credentials<'_>>, ErrorKind> {
     presented(headers, max_token_bytes)?
-        .map(Presented::checked)
+        .map(Credentials::checked)
         .transpose()
-}
-
-/// The one `Authorization` header's scheme and token, before the token's bytes are scanned.
-///
-/// A token the verified-token cache holds is looked up by these bytes first: it passed
-/// [`checked`](Presented::checked) when it was verified, and only equal bytes match it, so
-/// the scan of a kilobyte of token is skipped on a hit.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Presented<'a> {
-    pub(crate) scheme: Scheme,
-    pub(crate) token: &'a [u8],
-}
-
-impl<'a> Presented<'a> {
-    /// The token as text: no comma (which would join two credentials) and UTF-8.
-    pub(crate) fn checked(self) -> Result<Credentials<'a>, ErrorKind> {
-        // A b64token never contains a comma: one here joins two credentials ("Bearer a,b"). The
-        // scheme and the spaces before the token hold none, so any comma is in the token.
-        if self.token.contains(&b',') {
-            return Err(ErrorKind::CommaJoinedCredentials);
-        }
-        self.text()
-    }
-
-    /// The token as text, for a bearer token validated at once: the comma is looked for only
-    /// once it is refused, by [`named_refusal`]. No token holding a comma can pass (a comma is
-    /// not base64url), and every refusal of one is renamed, so the answer is
-    /// [`checked`](Self::checked)'s, without a scan of every token that passes.
-    pub(crate) fn text(self) -> Result<Credentials<'a>, ErrorKind> {
-        // Bytes outside visible ASCII can never be a JWS; the parser would refuse them anyway.
-        match std::str::from_utf8(self.token) {
-            Ok(token) => Ok(Credentials {
-                scheme: self.scheme,
-                token,
-            }),
-            Err(_) => Err(named_refusal(self.token, ErrorKind::MalformedToken)),
-        }
-    }
-}
-
-/// The refusal of `token`, renamed when a comma in it joins two credentials: that fault is
-/// named whatever else is wrong with the token.
-pub(crate) fn named_refusal(token: &[u8], kind: ErrorKind) -> ErrorKind {
-    if token.contains(&b',') {
-        ErrorKind::CommaJoinedCredentials
-    } else {
-        kind
-    }
 }
 
 /// Reads the header up to the token. Every refusal here first looks for credentials behind a
@@ -94,7 +77,7 @@ pub(crate) fn named_refusal(token: &[u8], kind: ErrorKind) -> ErrorKind {
 pub(crate) fn presented(
     headers: &HeaderMap,
     max_token_bytes: usize,
-) -> Result<Option<Presented<'_>>, ErrorKind> {
+) -> Result<Option<Credentials<'_>>, ErrorKind> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -144,7 +127,7 @@ pub(crate) fn presented(
     if token.len() > max_token_bytes {
         return refuse(ErrorKind::TokenTooLong);
     }
-    Ok(Some(Presented { scheme, token }))
+    Ok(Some(Credentials { scheme, token }))
 }
 
 /// Whether a piece after a comma names a scheme scopegate reads. One fast scan first: most
@@ -201,7 +184,8 @@ mod tests {
     }
 
     fn read(values: &[&[u8]]) -> Result<Option<String>, ErrorKind> {
-        credentials(&headers(values), 8192).map(|found| found.map(|found| found.token.to_owned()))
+        credentials(&headers(values), 8192)
+            .map(|found| found.map(|found| String::from_utf8_lossy(found.token).into_owned()))
     }
 
     #[test]
@@ -217,25 +201,17 @@ mod tests {
     }
 
     #[test]
-    fn text_names_the_comma_only_when_it_refuses() {
-        let presented = |token: &'static [u8]| Presented {
+    fn checked_names_the_comma_first_and_named_refusal_renames_any_refusal() {
+        let bearer = |token: &'static [u8]| Credentials {
             scheme: Scheme::Bearer,
             token,
         };
+        assert_eq!(bearer(b"a.b.c").checked(), Ok(bearer(b"a.b.c")));
         assert_eq!(
-            presented(b"a.b.c").text().map(|found| found.token),
-            Ok("a.b.c")
-        );
-        assert_eq!(presented(b"a,b").text().map(|found| found.token), Ok("a,b"));
-        assert_eq!(
-            presented(b"a,\xff").text(),
+            bearer(b"a,\xff").checked(),
             Err(ErrorKind::CommaJoinedCredentials)
         );
-        assert_eq!(presented(b"a\xff").text(), Err(ErrorKind::MalformedToken));
-        assert_eq!(
-            presented(b"a,b").checked(),
-            Err(ErrorKind::CommaJoinedCredentials)
-        );
+        assert_eq!(bearer(b"a\xff").checked(), Err(ErrorKind::MalformedToken));
         assert_eq!(
             named_refusal(b"a,b", ErrorKind::Expired),
             ErrorKind::CommaJoinedCredentials
@@ -261,7 +237,7 @@ mod tests {
         ] {
             let map = headers(&[value]);
             let found = credentials(&map, 8192).unwrap().unwrap();
-            assert_eq!((found.scheme, found.token), (scheme, "abc"));
+            assert_eq!((found.scheme, found.token), (scheme, &b"abc"[..]));
         }
         assert_eq!(
             read(&[b"Basic x, DPoP y"]),

@@ -23,20 +23,20 @@ static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_P
 pub(crate) fn verify_signature(
     algorithm: Algorithm,
     key: &VerifyingKey,
-    signing_input: &str,
+    signing_input: &[u8],
     signature: &[u8],
 ) -> Result<(), ErrorKind> {
     #[cfg(feature = "aws-lc-rs")]
     if let Some(parsed) = &key.parsed {
         return parsed
-            .verify_sig(signing_input.as_bytes(), signature)
+            .verify_sig(signing_input, signature)
             .map_err(|_| ErrorKind::InvalidSignature);
     }
     let verifier = (PROVIDER.verifier_factory)(&algorithm, &key.key)
         .map_err(|_| ErrorKind::KeyAlgorithmMismatch)?;
     // The verifier trait takes the signature as a `Vec<u8>`.
     verifier
-        .verify(signing_input.as_bytes(), &signature.to_vec())
+        .verify(signing_input, &signature.to_vec())
         .map_err(|_| ErrorKind::InvalidSignature)
 }
 
@@ -67,12 +67,12 @@ mod tests {
             .decode("hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg")
             .unwrap();
         assert_eq!(
-            verify_signature(Algorithm::EdDSA, key, signing_input, &signature),
+            verify_signature(Algorithm::EdDSA, key, signing_input.as_bytes(), &signature),
             Ok(())
         );
         signature[10] ^= 1;
         assert_eq!(
-            verify_signature(Algorithm::EdDSA, key, signing_input, &signature),
+            verify_signature(Algorithm::EdDSA, key, signing_input.as_bytes(), &signature),
             Err(ErrorKind::InvalidSignature)
         );
     }
@@ -101,12 +101,12 @@ mod tests {
         let (signing_input, signature) = token.rsplit_once('.').unwrap();
         let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
         assert_eq!(
-            verify_signature(Algorithm::RS256, key, signing_input, &signature),
+            verify_signature(Algorithm::RS256, key, signing_input.as_bytes(), &signature),
             Ok(())
         );
         signature[0] ^= 1;
         assert_eq!(
-            verify_signature(Algorithm::RS256, key, signing_input, &signature),
+            verify_signature(Algorithm::RS256, key, signing_input.as_bytes(), &signature),
             Err(ErrorKind::InvalidSignature)
         );
     }
@@ -137,12 +137,12 @@ mod tests {
             .decode("cu22eBqkYDKgIlTpzDXGvaFfz6WGoz7fUDcfT0kkOy42miAh2qyBzk1xEsnk2IpN6-tPid6VrklHkqsGqDqHCdP6O8TTB5dDDItllVo6_1OLPpcbUrhiUSMxbbXUvdvWXzg-UD8biiReQFlfz28zGWVsdiNAUf8ZnyPEgVFn442ZdNqiVJRmBqrYRXe8P_ijQ7p8Vdz0TTrxUeT3lm8d9shnr2lfJT8ImUjvAA2Xez2Mlp8cBE5awDzT0qI0n6uiP1aCN_2_jLAeQTlqRHtfa64QQSUmFAAjVKPbByi7xho0uTOcbH510a6GYmJUAfmWjwZ6oD4ifKo8DYM-X72Eaw")
             .unwrap();
         assert_eq!(
-            verify_signature(Algorithm::PS384, key, signing_input, &signature),
+            verify_signature(Algorithm::PS384, key, signing_input.as_bytes(), &signature),
             Ok(())
         );
         signature[5] ^= 1;
         assert_eq!(
-            verify_signature(Algorithm::PS384, key, signing_input, &signature),
+            verify_signature(Algorithm::PS384, key, signing_input.as_bytes(), &signature),
             Err(ErrorKind::InvalidSignature)
         );
     }

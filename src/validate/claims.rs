@@ -103,11 +103,7 @@ impl RegisteredClaims {
 /// without escapes and a whole number, are built without serde_json's dispatch, which cost
 /// more than the rest of the claim checks on every uncached token.
 fn value_of(raw: &str) -> Result<Value, serde_json::Error> {
-    if let Some(text) = raw
-        .strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-        && !text.contains('\\')
-    {
+    if let Some(text) = json::plain_string(raw) {
         return Ok(Value::String(text.to_owned()));
     }
     if raw.bytes().all(|byte| byte.is_ascii_digit())

@@ -107,7 +107,7 @@ impl Issuers {
     /// Validates `token` with the validator of its issuer; as
     /// [`Validator::validate`], a token bound to a key is refused.
     pub async fn validate(&self, token: &str) -> Result<Authenticated, AuthError> {
-        let outcome = match self.validate_cached(token) {
+        let outcome = match self.validate_cached(token.as_bytes()) {
             Outcome::Done(outcome) => outcome,
             Outcome::AwaitKeys(pending) => pending.finish().await,
         };
@@ -183,7 +183,7 @@ impl Issuers {
     /// The validator for the token's `iss`. With one issuer, that validator does every check
     /// itself; with several, the `iss` is read first (without trusting it: the chosen validator
     /// checks everything again).
-    fn select(&self, token: &str) -> Result<&Validator, ErrorKind> {
+    fn select(&self, token: &[u8]) -> Result<&Validator, ErrorKind> {
         let inner = &*self.inner;
         if inner.by_issuer.is_empty() && inner.templates.is_empty() {
             return Ok(&inner.first);
@@ -217,8 +217,8 @@ impl Issuers {
 
     /// A token seen before is answered from the token cache (re-checked); any other is
     /// validated by its issuer's validator and, once verified, remembered.
-    pub(crate) fn validate_cached(&self, token: &str) -> Outcome {
-        match self.cached(token.as_bytes()) {
+    pub(crate) fn validate_cached(&self, token: &[u8]) -> Outcome {
+        match self.cached(token) {
             Some(known) => Outcome::Done(known),
             None => self.validate_missed(token),
         }
@@ -226,7 +226,7 @@ impl Issuers {
 
     /// Validates in full a token [`cached`](Self::cached) did not answer for, and remembers it
     /// once verified.
-    pub(crate) fn validate_missed(&self, token: &str) -> Outcome {
+    pub(crate) fn validate_missed(&self, token: &[u8]) -> Outcome {
         let cache = self.inner.tokens.as_ref();
         if cache.is_some() {
             observe::token_cache_miss();
@@ -242,7 +242,7 @@ impl Issuers {
             }
             (Outcome::AwaitKeys(pending), Some(cache)) => {
                 let (cache, token, validator) =
-                    (cache.clone(), Box::<str>::from(token), validator.clone());
+                    (cache.clone(), Box::<[u8]>::from(token), validator.clone());
                 Outcome::AwaitKeys(
                     pending.then(Box::new(move |auth| cache.insert(&token, auth, &validator))),
                 )

@@ -104,11 +104,11 @@ impl Hasher for TailHasher {
 /// A cached token: equal only to the same bytes, hashed by its tail (hashing a whole token of
 /// a kilobyte or more would cost more than the rest of a hit).
 #[derive(PartialEq, Eq)]
-struct Token(Box<str>);
+struct Token(Box<[u8]>);
 
 impl Hash for Token {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_tail(self.0.as_bytes(), state);
+        hash_tail(&self.0, state);
     }
 }
 
@@ -123,7 +123,7 @@ impl Hash for Lookup<'_> {
 
 impl Equivalent<Token> for Lookup<'_> {
     fn equivalent(&self, key: &Token) -> bool {
-        key.0.as_bytes() == self.0
+        *key.0 == *self.0
     }
 }
 
@@ -235,7 +235,7 @@ impl TokenCache {
     }
 
     /// Remembers a token `validator` has just verified.
-    pub(crate) fn insert(&self, token: &str, auth: &Authenticated, validator: &Validator) {
+    pub(crate) fn insert(&self, token: &[u8], auth: &Authenticated, validator: &Validator) {
         let weight = (token.len() as u64)
             .saturating_add(2 * auth.claims_json().len() as u64)
             .saturating_add(ENTRY_OVERHEAD);

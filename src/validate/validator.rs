@@ -82,7 +82,7 @@ pub(crate) enum Outcome {
 /// A parsed token waiting for its key.
 pub(crate) struct PendingValidation {
     validator: Validator,
-    signing_input: Box<str>,
+    signing_input: Box<[u8]>,
     token: CompactToken,
     claims: RegisteredClaims,
     /// Called with the principal once verified (the token cache remembers it).
@@ -193,6 +193,7 @@ impl Validator {
     /// of possession comes with the request, which only the [`AuthLayer`](crate::AuthLayer)
     /// sees.
     pub async fn validate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        let token = token.as_bytes();
         let outcome = match self.validate_cached(token) {
             Outcome::Done(outcome) => outcome,
             Outcome::AwaitKeys(pending) => pending.finish().await,
@@ -225,7 +226,7 @@ impl Validator {
 
     /// Everything that needs no waiting: parsing, header and issuer checks, and — when the key
     /// is cached, the usual case — the signature and the remaining claims.
-    pub(crate) fn validate_cached(&self, token: &str) -> Outcome {
+    pub(crate) fn validate_cached(&self, token: &[u8]) -> Outcome {
         match self.check_before_key(token) {
             Ok((compact, claims)) => self.with_key(token, compact, claims),
             Err(kind) => Outcome::Done(Err(kind)),
@@ -234,7 +235,10 @@ impl Validator {
 
     /// Parsing and the checks that need no key: they refuse a token before it can cause a
     /// fetch.
-    fn check_before_key(&self, token: &str) -> Result<(CompactToken, RegisteredClaims), ErrorKind> {
+    fn check_before_key(
+        &self,
+        token: &[u8],
+    ) -> Result<(CompactToken, RegisteredClaims), ErrorKind> {
         let settings = &*self.inner;
         let compact = jose::parse(token, settings.max_token_bytes)?;
         let claims = RegisteredClaims::read(&compact.payload, &settings.scope_sources)?;
@@ -263,7 +267,7 @@ impl Validator {
         }
     }
 
-    fn with_key(&self, token: &str, compact: CompactToken, claims: RegisteredClaims) -> Outcome {
+    fn with_key(&self, token: &[u8], compact: CompactToken, claims: RegisteredClaims) -> Outcome {
         let signing_input = &token[..compact.signing_input_len];
         match self
             .inner
@@ -301,7 +305,7 @@ impl Validator {
 
     fn verify_and_check(
         &self,
-        signing_input: &str,
+        signing_input: &[u8],
         compact: CompactToken,
         claims: RegisteredClaims,
         key: &Arc<VerifyingKey>,
@@ -313,7 +317,7 @@ impl Validator {
     /// The key may be used with the token's algorithm, and the signature verifies.
     fn verify(
         &self,
-        signing_input: &str,
+        signing_input: &[u8],
         compact: &CompactToken,
         key: &VerifyingKey,
     ) -> Result<(), ErrorKind> {

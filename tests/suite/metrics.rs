@@ -233,7 +233,8 @@ async fn the_token_cache_counts_hits_misses_and_evictions() {
 }
 
 /// Through the layer, the header's token is looked up once; a miss is counted once, when the
-/// token is validated, and a header refused before any validation counts nothing.
+/// token is validated, and a header refused before its token is read counts nothing. A token
+/// joined to another by a comma is read (the comma is looked for once it is refused): a miss.
 #[tokio::test]
 async fn the_layer_counts_one_lookup_per_token_and_none_for_a_refused_header() {
     let recorder = DebuggingRecorder::new();
@@ -246,13 +247,21 @@ async fn the_layer_counts_one_lookup_per_token_and_none_for_a_refused_header() {
     assert_eq!(send(&app, &token).await.status, StatusCode::OK);
     assert_eq!(send(&app, &token).await.status, StatusCode::OK);
     let fresh = issuer.token().subject("someone-else").sign();
+    let bearer = format!("Bearer {fresh}");
+    for refused in [&[&*bearer, &*bearer][..], &[&format!("Bearer\t{fresh}")]] {
+        assert_eq!(
+            send_with(&app, "/me", refused).await.status,
+            StatusCode::BAD_REQUEST
+        );
+    }
     let joined = format!("Bearer {fresh},x");
     assert_eq!(
         send_with(&app, "/me", &[&joined]).await.status,
         StatusCode::BAD_REQUEST
     );
+    // The first token and the joined one; not the two refused headers.
     let counts = recorded(&snapshotter);
-    assert_eq!(value(&counts, "scopegate_token_cache_misses_total{}"), 1.0);
+    assert_eq!(value(&counts, "scopegate_token_cache_misses_total{}"), 2.0);
     assert_eq!(value(&counts, "scopegate_token_cache_hits_total{}"), 1.0);
 }
 

@@ -1612,11 +1612,19 @@ async fn deeply_nested_json_is_refused_without_crashing() {
             .await
             .assert_invalid_token(ErrorKind::MalformedToken);
     }
-    // Balanced in a custom claim of a forged token: parsed without crashing, refused on its
-    // signature.
+    // Balanced in a custom claim: deeper than 128 levels is malformed, even signed.
     let token = issuer
         .token()
         .raw_claims(&claims(&format!(r#""deep":{balanced}"#)))
+        .sign();
+    send(&app, &token)
+        .await
+        .assert_invalid_token(ErrorKind::MalformedToken);
+    // 128 levels are read: a forged token with them is refused on its signature.
+    let levels = format!("{}1{}", "[".repeat(128), "]".repeat(128));
+    let token = issuer
+        .token()
+        .raw_claims(&claims(&format!(r#""deep":{levels}"#)))
         .sign();
     let forged = with_signature(&token, &[1; 256]);
     send(&app, &forged)

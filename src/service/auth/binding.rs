@@ -55,7 +55,7 @@ impl DpopRequest {
         issuers: Issuers,
         dpop: Arc<DpopPolicy>,
     ) -> Result<Authenticated, ErrorKind> {
-        let auth = match issuers.validate_cached(&self.token) {
+        let auth = match issuers.validate_cached(self.token.as_bytes()) {
             Outcome::Done(result) => result?,
             Outcome::AwaitKeys(pending) => pending.finish().await?,
         };

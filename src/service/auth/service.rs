@@ -16,7 +16,7 @@ use crate::boxed::BoxFuture;
 use crate::error::{AuthError, ErrorKind, Scheme};
 use crate::principal::Authenticated;
 use crate::service::credentials::{
-    Credentials, Presented, dpop_proof, named_refusal, presented, presented_scheme,
+    Credentials, dpop_proof, named_refusal, presented, presented_scheme,
 };
 use crate::service::rejection::OnRejection;
 use crate::validate::{Issuers, Outcome, PendingValidation};
@@ -101,7 +101,7 @@ where
         };
         // A bearer token seen before is found by its bytes, before they are scanned.
         let looked_up = match presented {
-            Some(Presented {
+            Some(Credentials {
                 scheme: Scheme::Bearer,
                 token,
             }) => match state.issuers.cached(token) {
@@ -112,7 +112,8 @@ where
         };
         let found = presented
             .map(|presented| match presented.scheme {
-                Scheme::Bearer => presented.text(),
+                // Validated at once: a refusal names the comma (`named_refusal`).
+                Scheme::Bearer => Ok(presented),
                 _ => presented.checked(),
             })
             .transpose()
@@ -125,7 +126,7 @@ where
                         .map(|token| {
                             token.map(|token| Credentials {
                                 scheme: Scheme::Bearer,
-                                token,
+                                token: token.as_bytes(),
                             })
                         })
                 }
@@ -150,8 +151,12 @@ where
                     Ok(proof) => proof.to_owned(),
                     Err(kind) => return refuse(kind, scheme),
                 };
+                // `checked` found the token UTF-8.
+                let Ok(token) = std::str::from_utf8(credentials.token) else {
+                    return refuse(ErrorKind::MalformedToken, scheme);
+                };
                 let check = DpopRequest {
-                    token: credentials.token.to_owned(),
+                    token: token.to_owned(),
                     proof,
                     method: request.method().as_str().to_owned(),
                     path: original_path(&request).to_owned(),
@@ -168,7 +173,7 @@ where
                 };
                 match outcome {
                     Outcome::Done(validated) => {
-                        let token = credentials.token.as_bytes();
+                        let token = credentials.token;
                         let validated = validated.map_err(|kind| named_refusal(token, kind));
                         return self.bearer_validated(request, validated);
                     }
