@@ -1,6 +1,7 @@
 //! The verified principal: a token that passed every check, its claims, and the scopes it
 //! grants under the API's grant policy.
 
+use std::any::Any;
 use std::fmt;
 use std::ops::Range;
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -32,9 +33,9 @@ use crate::json;
 #[derive(Clone)]
 pub struct Authenticated {
     token: Arc<VerifiedToken>,
-    /// The API's grant policy (roles, wildcards), set by the layer that let the request in;
-    /// `None` outside a layer: the token's own scope claims only.
-    policy: Option<Arc<GrantPolicy>>,
+    /// The policy of the layer that let the request in, its grant policy (roles, wildcards)
+    /// among it; `None` outside a layer: the token's own scope claims only.
+    policy: Option<Arc<dyn LayerPolicy>>,
     /// Served from the verified-token cache: the token came before and will likely come again,
     /// so its granted set is worth building once.
     reused: bool,
@@ -122,6 +123,14 @@ impl VerifiedToken {
     }
 }
 
+/// What the layer that let a request in decides with. The principal reads only the grant
+/// policy; the layers above read the rest through [`Any`], so the request carries one
+/// extension where it would carry two, and this module names nothing above it.
+pub(crate) trait LayerPolicy: Any + Send + Sync {
+    /// The API's grant policy.
+    fn grants(&self) -> &GrantPolicy;
+}
+
 /// The policy of a token validated outside any layer: its own scope claims only.
 /// Borrowed, never cloned: no reference count shared by every request.
 static OWN_CLAIMS_ONLY: LazyLock<GrantPolicy> = LazyLock::new(GrantPolicy::default);
@@ -141,10 +150,15 @@ impl Authenticated {
         self
     }
 
-    /// The same token under the API's grant policy.
-    pub(crate) fn under_policy(mut self, policy: &Arc<GrantPolicy>) -> Self {
-        self.policy = Some(policy.clone());
+    /// The same token under the policy of the layer letting it in.
+    pub(crate) fn under_policy(mut self, policy: Arc<dyn LayerPolicy>) -> Self {
+        self.policy = Some(policy);
         self
+    }
+
+    /// The policy of the layer that let the token in, if one did.
+    pub(crate) fn layer_policy(&self) -> Option<&Arc<dyn LayerPolicy>> {
+        self.policy.as_ref()
     }
 
     /// What the validator verified.
@@ -153,7 +167,9 @@ impl Authenticated {
     }
 
     fn policy(&self) -> &GrantPolicy {
-        self.policy.as_deref().unwrap_or(&OWN_CLAIMS_ONLY)
+        self.policy
+            .as_deref()
+            .map_or(&OWN_CLAIMS_ONLY, |policy| policy.grants())
     }
 
     /// `iss`: the configured issuer, or for an issuer template (`.../{tenantid}/v2.0`) the

@@ -8,6 +8,7 @@ use super::resolver::CachedResolver;
 use super::step_up::Now;
 use crate::clock::Clock;
 use crate::grant::GrantPolicy;
+use crate::principal::LayerPolicy;
 
 /// What every requirement behind one layer is decided with.
 #[derive(Clone)]
@@ -18,6 +19,12 @@ pub(crate) struct AccessPolicy {
     pub(crate) clock: Arc<dyn Clock>,
     /// Seconds an `auth_time` may lie in the future: the validator's leeway.
     pub(crate) leeway: i64,
+}
+
+impl LayerPolicy for AccessPolicy {
+    fn grants(&self) -> &GrantPolicy {
+        &self.grants
+    }
 }
 
 impl AccessPolicy {

@@ -1392,6 +1392,52 @@ async fn route_layer_require_without_auth_layer_is_500() {
     assert_server_error(&call(&app, "DELETE", "/rooms/room_1/comments/7", &token).await);
 }
 
+/// A principal some other code put in the extensions (validated with `Validator::validate`),
+/// without the AuthLayer: requirements and extractors answer 500, never decide with it.
+#[tokio::test]
+async fn a_principal_inserted_without_the_auth_layer_is_500() {
+    let issuer = issuer().await;
+    let token = issuer.token().scope("delete:comments-in-room_1").sign();
+    let validator = issuer.validator().build().unwrap();
+    let auth = validator.validate(&token).await.unwrap();
+    let insert = tower::util::MapRequestLayer::new(move |mut request: Request<Body>| {
+        request.extensions_mut().insert(auth.clone());
+        request
+    });
+    let app =
+        Router::new()
+            .route("/rooms/{room}/comments/{id}", delete(deleted_typed))
+            .route(
+                "/layered/{room}",
+                delete(deleted).route_layer(require(scope!("delete:comments-in-{room}"))),
+            )
+            .route_requiring(
+                "/required/{room}",
+                delete(deleted),
+                scope!("delete:comments-in-{room}"),
+            )
+            .route(
+                "/me",
+                get(|auth: scopegate::Authenticated| async move { auth.issuer().to_owned() }),
+            )
+            .route(
+                "/maybe",
+                get(|auth: Option<scopegate::Authenticated>| async move {
+                    format!("{}", auth.is_some())
+                }),
+            )
+            .layer(insert);
+    for path in [
+        "/rooms/room_1/comments/7",
+        "/layered/room_1",
+        "/required/room_1",
+    ] {
+        assert_server_error(&call(&app, "DELETE", path, &token).await);
+    }
+    assert_server_error(&call(&app, "GET", "/me", &token).await);
+    assert_server_error(&call(&app, "GET", "/maybe", &token).await);
+}
+
 // --- the user stories, end to end ----------------------------------------------------------
 
 #[tokio::test]

@@ -328,8 +328,8 @@ pub(crate) fn finish<R: OnRejection<B>, B>(
     }
 }
 
-/// Lets a request in: the principal under the API's grant policy, and the API's policy for the
-/// requirements further in.
+/// Lets a request in with the API's policy for the requirements further in, inside the
+/// principal; an anonymous one with the [`AuthContext`] mark.
 pub(crate) fn admit<B, R>(
     request: &mut Request<B>,
     state: &LayerState<R>,
@@ -337,10 +337,13 @@ pub(crate) fn admit<B, R>(
 ) {
     crate::observe::request_accepted();
     let extensions = request.extensions_mut();
-    if let Some(auth) = auth {
-        extensions.insert(auth.under_policy(&state.access.grants));
+    // The principal carries the policy: one extension for a verified request, not two.
+    match auth {
+        Some(auth) => {
+            extensions.insert(auth.under_policy(state.access.clone()));
+        }
+        None => {
+            extensions.insert(AuthContext);
+        }
     }
-    extensions.insert(AuthContext {
-        access: state.access.clone(),
-    });
 }
