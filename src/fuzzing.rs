@@ -109,6 +109,13 @@ pub fn authorization_header(data: &[u8]) {
     }
 }
 
+/// How many `[` and `{` `data` holds, inside strings too: no document nests deeper.
+fn nesting_bound(data: &[u8]) -> usize {
+    data.iter()
+        .filter(|byte| matches!(byte, b'[' | b'{'))
+        .count()
+}
+
 /// A compact JWS: split, decoded and its header parsed, as for an access token. Any bytes:
 /// the parser takes the header's bytes as they come.
 pub fn compact_token(data: &[u8]) {
@@ -322,13 +329,31 @@ fn assert_normalized(origin: &Origin) {
     assert_eq!(Origin::parse(origin.as_str()).ok().as_ref(), Some(origin));
 }
 
-/// A claims object: the strict JSON reader (`Members`, `scan`, `find` agree with each other),
-/// the registered claims, and the scopes the default sources plus one custom claim grant.
+/// A claims object: the strict JSON reader (`Members`, `scan`, `find` agree with each other,
+/// and with serde_json on which documents are one object), the registered claims, and the
+/// scopes the default sources plus one custom claim grant.
 pub fn claims(data: &[u8]) {
     let members = Members::parse(data);
     let mut scanned = 0;
-    let scan = json::scan(data, |_, _| scanned += 1);
+    let scan = json::scan(data, |_, value| {
+        scanned += 1;
+        // Every value handed out reads alone, as its reader will read it.
+        assert!(
+            serde_json::from_str::<IgnoredAny>(value).is_ok(),
+            "{value:?}"
+        );
+    });
     assert_eq!(members.is_ok(), scan.is_ok());
+    // serde_json skips unread strings without checking their bytes, and any nesting depth.
+    let serde_object = std::str::from_utf8(data).is_ok()
+        && serde_json::from_slice::<std::collections::BTreeMap<String, IgnoredAny>>(data).is_ok();
+    if nesting_bound(data) <= 128 {
+        assert_eq!(
+            scan.is_ok(),
+            serde_object,
+            "the grammar and serde_json disagree"
+        );
+    }
     if let Ok(members) = &members {
         assert_eq!(members.iter().count(), scanned);
         let mut repeated = false;
