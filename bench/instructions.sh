@@ -41,7 +41,9 @@ done
 open=$(instructions open)
 protected=$(instructions protected-cache-hit)
 required=$(instructions router+requirement)
+around=$(instructions around+requirement)
 echo
 echo "axum route, open:                               $open instructions"
 echo "same route behind the layer, cache hit:         $protected instructions (open/protected $(ratio "$open" "$protected"))"
 echo "same, with read:comments-in-{room} required:    $required instructions (open/required $(ratio "$open" "$required"))"
+echo "same, the layer around the router (not Router::layer): $around instructions (open/around $(ratio "$open" "$around"))"

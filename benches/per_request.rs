@@ -235,6 +235,10 @@ fn per_request(c: &mut Criterion) {
     group.bench_function("router+requirement", |b| {
         b.iter(|| request_once(&mut required, Some(&case.header)))
     });
+    let mut around = support::required_around(AuthLayer::new(fixture.validator.clone()));
+    group.bench_function("around+requirement", |b| {
+        b.iter(|| request_once(&mut around, Some(&case.header)))
+    });
     group.finish();
 }
 
@@ -361,6 +365,10 @@ fn only(operation: &str) {
             Box::new(|| request_once(&mut plain, Some(&case.header)))
         }
         "router+requirement" => Box::new(|| request_once(&mut required, Some(&case.header))),
+        "around+requirement" => {
+            let mut around = support::required_around(AuthLayer::new(validator.clone()));
+            Box::new(move || request_once(&mut around, Some(&case.header)))
+        }
         other => panic!("unknown operation {other}"),
     };
     // Warm-up: the first calls fill caches (the token cache, axum's route table).

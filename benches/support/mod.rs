@@ -16,7 +16,7 @@ use axum::routing::get;
 use http::{HeaderValue, Request, header::AUTHORIZATION};
 use scopegate::testing::TestIssuer;
 use scopegate::{AuthLayer, RouterExt, ScopeSource, Validator, scope};
-use tower::Service;
+use tower::{Layer, Service};
 
 /// The custom claim the benches' tokens carry per-room scopes in (seed 002's Auth0 Action).
 pub const CUSTOM_SCOPES: &str = "https://my-apis/customScopes";
@@ -71,10 +71,24 @@ pub fn required_router(layer: AuthLayer) -> Router {
         .layer(layer)
 }
 
+/// The route requiring `read:comments-in-{room}`, with `layer` around the whole router
+/// instead of `Router::layer`: the route is boxed once fewer.
+pub fn required_around(layer: AuthLayer) -> scopegate::AuthService<Router> {
+    layer.layer(Router::new().route_requiring(
+        "/rooms/{room}/comments",
+        get(list),
+        scope!("read:comments-in-{room}"),
+    ))
+}
+
 /// One GET of [`PATH`] through `router`, with `authorization` if given; the future is polled
 /// with a no-op waker until it is done (nothing in it waits on I/O once keys are cached).
 /// Panics unless the answer is 200.
-pub fn request_once(router: &mut Router, authorization: Option<&HeaderValue>) {
+pub fn request_once<S>(router: &mut S, authorization: Option<&HeaderValue>)
+where
+    S: Service<Request<Body>, Response = http::Response<Body>>,
+    S::Error: std::fmt::Debug,
+{
     let mut request = Request::get(PATH).body(Body::empty()).expect("request");
     if let Some(value) = authorization {
         request.headers_mut().insert(AUTHORIZATION, value.clone());

@@ -561,3 +561,25 @@ async fn every_way_fails_closed_on_a_route_added_after_the_auth_layer() {
         assert_misconfigured(&reply);
     }
 }
+
+/// The layer around a whole router (`AuthLayer::layer(router)`, one service for every route,
+/// the shape the README recommends for speed) holds as `Router::layer` does: every way, in a
+/// plain route, under `any`, and across `nest`. The outer router only hands the request on.
+#[tokio::test]
+async fn every_way_holds_with_the_layer_around_the_whole_router() {
+    use tower::Layer as _;
+    let issuer = issuer().await;
+    let around = |router: Router| {
+        let layer = AuthLayer::new(issuer.validator().build().unwrap());
+        Router::new().fallback_service(layer.layer(router))
+    };
+    for way in WAYS {
+        let app = around(declared(way, "/rooms/{room}/comments", false));
+        assert_room_1_only(&app, &issuer, "GET", &format!("{way:?} around")).await;
+        let app = around(declared(way, "/rooms/{room}/comments", true));
+        assert_room_1_only(&app, &issuer, "POST", &format!("{way:?} around, any")).await;
+        let nested = Router::new().nest("/rooms/{room}", declared(way, "/comments", false));
+        let what = format!("{way:?} around a nest");
+        assert_room_1_only(&around(nested), &issuer, "GET", &what).await;
+    }
+}
