@@ -1,7 +1,8 @@
 //! RFC 8259's grammar, checked in one pass without building anything: every uncached token's
 //! claims go through here, and serde_json's per-value dispatch cost more than the rest of the
-//! claim checks together. Values are only skipped; whoever reads one parses its raw text with
-//! serde_json, so what is accepted here must be what serde_json accepts (a test compares them).
+//! claim checks together. Values are only skipped; whoever reads one parses its raw text, with
+//! serde_json or, for a string without escapes, as the bytes between its quotes, so what is
+//! accepted here must be what serde_json accepts (a test compares them).
 //!
 //! The one difference: nesting inside a member is limited to [`MAX_NESTING`] levels, where
 //! serde_json skips any depth. No JOSE document nests that deep, and serde_json refuses to read
@@ -25,6 +26,8 @@ pub(super) fn members<'a>(
     if !reader.eat(b'}') {
         loop {
             let name = reader.name()?;
+            // The raw text starts at the value itself, as serde_json's `RawValue` does.
+            reader.skip_whitespace();
             let start = reader.at;
             reader.value()?;
             each(name, text.get(start..reader.at).ok_or(NotAnObject)?);

@@ -122,6 +122,16 @@ fn agrees_with_serde_json_on_chosen_documents() {
 }
 
 #[test]
+fn raw_values_are_the_values_alone() {
+    let mut raw = Vec::new();
+    members(" { \"a\" :\t\"x\" , \"b\":\n[ 1 ]\r}", |name, value| {
+        raw.push((name.into_owned(), value))
+    })
+    .unwrap();
+    assert_eq!(raw, [("a".to_owned(), "\"x\""), ("b".to_owned(), "[ 1 ]")]);
+}
+
+#[test]
 fn nesting_is_bounded_without_recursion() {
     let nested = |levels: usize| format!("{{\"a\":{}1{}}}", "[".repeat(levels), "]".repeat(levels));
     assert!(members(&nested(MAX_NESTING as usize), |_, _| {}).is_ok());
