@@ -1,6 +1,6 @@
 //! What the auth layer leaves in every request it lets through (a principal carrying the API's
-//! policy, or for an anonymous request the policy alone), so that requirements further in
-//! decide with the API's policy and can tell "no token" from "no layer".
+//! policy, or for an anonymous request a mark that the layer was there), so that requirements
+//! further in decide with the API's policy and can tell "no token" from "no layer".
 
 use std::any::Any;
 use std::sync::Arc;

@@ -45,7 +45,8 @@ fn grammar_names(text: &str) -> Option<Vec<String>> {
     Some(names)
 }
 
-/// Deeper than serde_json reads (its limit is 128 levels), which the grammar refuses.
+/// Deeper than the grammar reads ([`MAX_NESTING`]), where serde_json, which skips any depth,
+/// would accept: not compared.
 fn too_deep(text: &str) -> bool {
     let mut depth = 0usize;
     let mut deepest = 0;
